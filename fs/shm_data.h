@@ -1,0 +1,63 @@
+/*
+ * shm_data — the file shm/<key>/data: a segment's bytes as a file.
+ *
+ * read/write/pread/pwrite reach the segment at once, coherent with shmat()
+ * users.  mmap MAP_SHARED is the segment itself when kernel passthrough is
+ * active (the open is answered with a backing file: the segment's own shmem
+ * file), else the documented fallback (see the man page).  Truncation and
+ * writes past the end follow the spec: the size never changes; truncating
+ * to n zero-fills [n, size); growing is EFBIG; writing past the end ENOSPC.
+ *
+ * The filesystem's dispatcher owns the inode and the permission checks; it
+ * calls these for the data node only.
+ */
+#ifndef IPCFS_SHM_DATA_H
+#define IPCFS_SHM_DATA_H
+
+#include "fuse_version.h"
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct shm_data;
+
+/* Which way data files are served, from -o data=... on the command line. */
+enum shm_data_mode {
+	SHM_DATA_AUTO = 0,     /* passthrough when the kernel grants it, else fallback */
+	SHM_DATA_PASSTHROUGH,  /* passthrough or fail to mount */
+	SHM_DATA_FALLBACK,     /* never passthrough */
+};
+
+/*
+ * Mounts se on mountpoint in place of fuse_session_mount(), arranging for
+ * FUSE_INIT to negotiate passthrough when mode allows it.  Returns 0 and the
+ * module's state, or -errno.
+ */
+int shm_data_mount(struct fuse_session *se, const char *mountpoint,
+		   enum shm_data_mode mode, struct shm_data **out);
+
+/* True once INIT negotiated passthrough (for logging and for tests). */
+bool shm_data_passthrough_active(const struct shm_data *sd);
+
+/* Answers the open of segment shmid's data file (fi as given by libfuse;
+ * O_TRUNC in fi->flags zero-fills the segment). */
+void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
+		   struct fuse_file_info *fi);
+/* Answers read and write of an open data file (fallback path: under
+ * passthrough the kernel does these itself). */
+void shm_data_read(struct shm_data *sd, fuse_req_t req, size_t size,
+		   off_t off, struct fuse_file_info *fi);
+void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
+		    size_t size, off_t off, struct fuse_file_info *fi);
+/* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or -errno and
+ * does not reply (the dispatcher answers with the node's attributes). */
+int shm_data_truncate(struct shm_data *sd, int shmid, off_t size);
+/* Answers release of an open data file and frees what open took. */
+void shm_data_release(struct shm_data *sd, fuse_req_t req,
+		      struct fuse_file_info *fi);
+
+/* Unmount-time cleanup, after the session loop. */
+void shm_data_destroy(struct shm_data *sd);
+
+#endif /* IPCFS_SHM_DATA_H */
