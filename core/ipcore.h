@@ -50,7 +50,7 @@ enum ipcore_kind {
 
 /* Returns "sem", "shm" or "mq": the name used for the kind's directory
  * in the filesystem and for its file in /proc/sysvipc ("msg" for queues is
- * handled internally). */
+ * handled internally).  Returns NULL for a value that is not a kind. */
 const char *ipcore_kind_name(enum ipcore_kind kind);
 
 /*

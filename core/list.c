@@ -1,0 +1,208 @@
+/*
+ * Listing: one pass over /proc/sysvipc/{sem,shm,msg}.
+ *
+ * The first line of each file names its columns; columns are found by name
+ * so that a kernel which adds columns (shm gained rss and swap) still
+ * parses.  Keys are signed decimal, perms octal, everything else decimal.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum column {
+	COL_KEY,
+	COL_ID,
+	COL_PERMS,
+	COL_SIZE,
+	COL_UID,
+	COL_GID,
+	COL_CUID,
+	COL_CGID,
+	COL_CTIME,
+	COL_COUNT
+};
+
+struct layout {
+	const char *file;
+	const char *names[COL_COUNT]; /* indexed by enum column */
+};
+
+static const struct layout layouts[] = {
+	[IPCORE_SEM] = { "/proc/sysvipc/sem",
+		{ "key", "semid", "perms", "nsems", "uid", "gid", "cuid",
+		  "cgid", "ctime" } },
+	[IPCORE_SHM] = { "/proc/sysvipc/shm",
+		{ "key", "shmid", "perms", "size", "uid", "gid", "cuid",
+		  "cgid", "ctime" } },
+	[IPCORE_MQ] = { "/proc/sysvipc/msg",
+		{ "key", "msqid", "perms", "cbytes", "uid", "gid", "cuid",
+		  "cgid", "ctime" } },
+};
+
+#define WHITESPACE " \t\n"
+
+/* Fills pos[c] with the index of column c in the header line, or fails with
+ * -EIO if a column is missing (a format this code does not know). */
+static int parse_header(const struct layout *lay, char *line, int *pos)
+{
+	char *save = NULL;
+	char *tok;
+	int c, i;
+
+	for (c = 0; c < COL_COUNT; c++)
+		pos[c] = -1;
+	for (i = 0, tok = strtok_r(line, WHITESPACE, &save); tok;
+	     i++, tok = strtok_r(NULL, WHITESPACE, &save)) {
+		for (c = 0; c < COL_COUNT; c++)
+			if (strcmp(tok, lay->names[c]) == 0)
+				pos[c] = i;
+	}
+	for (c = 0; c < COL_COUNT; c++)
+		if (pos[c] < 0)
+			return -EIO;
+	return 0;
+}
+
+/* Parses one whole token as a number in base; 0 on success. */
+static int parse_signed(const char *tok, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(tok, &end, 10);
+	return (errno || end == tok || *end) ? -EIO : 0;
+}
+
+static int parse_unsigned(const char *tok, int base, unsigned long long *v)
+{
+	char *end;
+
+	if (*tok == '-')
+		return -EIO;
+	errno = 0;
+	*v = strtoull(tok, &end, base);
+	return (errno || end == tok || *end) ? -EIO : 0;
+}
+
+static int parse_row(char *line, const int *pos, struct ipcore_entry *e)
+{
+	long long sv[COL_COUNT] = { 0 };
+	unsigned long long uv[COL_COUNT] = { 0 };
+	int seen = 0;
+	char *save = NULL;
+	char *tok;
+	int c, i, rc;
+
+	for (i = 0, tok = strtok_r(line, WHITESPACE, &save); tok;
+	     i++, tok = strtok_r(NULL, WHITESPACE, &save)) {
+		for (c = 0; c < COL_COUNT; c++) {
+			if (pos[c] != i)
+				continue;
+			if (c == COL_KEY || c == COL_CTIME)
+				rc = parse_signed(tok, &sv[c]);
+			else
+				rc = parse_unsigned(tok,
+						    c == COL_PERMS ? 8 : 10,
+						    &uv[c]);
+			if (rc)
+				return rc;
+			seen++;
+		}
+	}
+	if (seen != COL_COUNT)
+		return -EIO;
+	if (sv[COL_KEY] < INT32_MIN || sv[COL_KEY] > INT32_MAX ||
+	    uv[COL_ID] > INT32_MAX)
+		return -EIO;
+
+	e->key = (key_t)sv[COL_KEY];
+	e->id = (int)uv[COL_ID];
+	e->mode = (unsigned int)uv[COL_PERMS];
+	e->size = uv[COL_SIZE];
+	e->uid = (uid_t)uv[COL_UID];
+	e->gid = (gid_t)uv[COL_GID];
+	e->cuid = (uid_t)uv[COL_CUID];
+	e->cgid = (gid_t)uv[COL_CGID];
+	e->ctime = (time_t)sv[COL_CTIME];
+	return 0;
+}
+
+int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
+		size_t *count)
+{
+	const struct layout *lay;
+	struct ipcore_entry *arr = NULL;
+	size_t n = 0, cap = 16;
+	int pos[COL_COUNT];
+	char *line = NULL;
+	size_t linecap = 0;
+	FILE *f;
+	int rc;
+
+	if ((unsigned int)kind >= sizeof(layouts) / sizeof(layouts[0]))
+		return -EINVAL;
+	lay = &layouts[kind];
+
+	f = fopen(lay->file, "re");
+	if (!f)
+		return -errno;
+
+	/* Always allocate, so that an empty list is a non-NULL array. */
+	arr = malloc(cap * sizeof(*arr));
+	if (!arr) {
+		rc = -ENOMEM;
+		goto out;
+	}
+
+	/* A file without even a header line is not one this code knows. */
+	if (getline(&line, &linecap, f) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	rc = parse_header(lay, line, pos);
+	if (rc)
+		goto out;
+
+	errno = 0;
+	while (getline(&line, &linecap, f) >= 0) {
+		if (line[strspn(line, WHITESPACE)] == '\0')
+			continue;
+		if (n == cap) {
+			struct ipcore_entry *bigger;
+
+			if (cap > SIZE_MAX / 2 / sizeof(*arr)) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			bigger = realloc(arr, 2 * cap * sizeof(*arr));
+			if (!bigger) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			arr = bigger;
+			cap *= 2;
+		}
+		rc = parse_row(line, pos, &arr[n]);
+		if (rc)
+			goto out;
+		n++;
+	}
+	if (ferror(f)) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+
+	*entries = arr;
+	*count = n;
+	arr = NULL;
+	rc = 0;
+out:
+	free(arr);
+	free(line);
+	fclose(f);
+	return rc;
+}
