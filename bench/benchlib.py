@@ -133,3 +133,97 @@ def table(headers, rows, out=sys.stdout):
     print("  ".join("-" * w for w in widths), file=out)
     for row in rows:
         print(line(row), file=out)
+
+
+# ---------------------------------------------------------------- raw IPC
+# Bare system calls through ctypes, so that scripts/bench-fs can make and
+# remove objects without depending on the module it does not measure.
+
+import ctypes  # noqa: E402
+
+IPC_CREAT = 0o1000
+IPC_EXCL = 0o2000
+IPC_NOWAIT = 0o4000
+IPC_RMID = 0
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+_libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t,
+                         ctypes.c_int]
+_libc.msgrcv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t,
+                         ctypes.c_long, ctypes.c_int]
+_libc.msgrcv.restype = ctypes.c_ssize_t
+
+
+def _check(rc, what):
+    if rc < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+    return rc
+
+
+class RawIpc:
+    """Objects made with bare system calls; remove_all() removes them."""
+
+    def __init__(self):
+        self.made = []  # (kind, id)
+
+    def sem(self, key, nsems=1, mode=0o600):
+        i = _check(_libc.semget(key, nsems, IPC_CREAT | IPC_EXCL | mode),
+                   "semget")
+        self.made.append(("sem", i))
+        return i
+
+    def shm(self, key, size, mode=0o600):
+        i = _check(_libc.shmget(key, size, IPC_CREAT | IPC_EXCL | mode),
+                   "shmget")
+        self.made.append(("shm", i))
+        return i
+
+    def mq(self, key, mode=0o600):
+        i = _check(_libc.msgget(key, IPC_CREAT | IPC_EXCL | mode), "msgget")
+        self.made.append(("mq", i))
+        return i
+
+    @staticmethod
+    def remove(kind, ident):
+        if kind == "sem":
+            return _libc.semctl(ident, 0, IPC_RMID)
+        if kind == "shm":
+            return _libc.shmctl(ident, IPC_RMID, None)
+        return _libc.msgctl(ident, IPC_RMID, None)
+
+    def remove_kind(self, kind):
+        keep = []
+        for k, i in self.made:
+            if k == kind:
+                self.remove(k, i)
+            else:
+                keep.append((k, i))
+        self.made = keep
+
+    def remove_all(self):
+        for k, i in reversed(self.made):
+            self.remove(k, i)
+        self.made.clear()
+
+
+class MsgBuf:
+    """A reusable msgsnd/msgrcv buffer (long type, then the text)."""
+
+    def __init__(self, capacity=8192):
+        self.capacity = capacity
+        self.buf = ctypes.create_string_buffer(ctypes.sizeof(ctypes.c_long)
+                                               + capacity)
+
+    def send(self, ident, data, mtype=1, flags=0):
+        ctypes.c_long.from_buffer(self.buf).value = mtype
+        ctypes.memmove(ctypes.addressof(self.buf)
+                       + ctypes.sizeof(ctypes.c_long), data, len(data))
+        _check(_libc.msgsnd(ident, self.buf, len(data), flags), "msgsnd")
+
+    def receive(self, ident, flags=0):
+        n = _check(_libc.msgrcv(ident, self.buf, self.capacity, 0, flags),
+                   "msgrcv")
+        off = ctypes.sizeof(ctypes.c_long)
+        return self.buf.raw[off:off + n]
