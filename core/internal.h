@@ -8,6 +8,7 @@
 #include "config.h"
 #include "ipcore.h"
 
+#include <stdio.h>
 #include <sys/sem.h>
 
 /* glibc does not define union semun (POSIX leaves it to the caller). */
@@ -39,5 +40,13 @@ typedef int ipcore_get_fn(key_t key, int flags, const void *arg);
 int ipcore_get_object(key_t key, enum ipcore_key_choice choice, int flags,
 		      unsigned int mode, ipcore_get_fn *get, const void *arg,
 		      struct ipcore_object *out);
+
+/*
+ * ipcore_list() on an already open file in the format of
+ * /proc/sysvipc/<kind>, so that the parser can be tested on made-up
+ * layouts.  The caller closes f.
+ */
+int ipcore_list_stream(enum ipcore_kind kind, FILE *f,
+		       struct ipcore_entry **entries, size_t *count);
 
 #endif /* IPCORE_INTERNAL_H */

@@ -131,39 +131,30 @@ static int parse_row(char *line, const int *pos, struct ipcore_entry *e)
 	return 0;
 }
 
-int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
-		size_t *count)
+int ipcore_list_stream(enum ipcore_kind kind, FILE *f,
+		       struct ipcore_entry **entries, size_t *count)
 {
-	const struct layout *lay;
 	struct ipcore_entry *arr = NULL;
 	size_t n = 0, cap = 16;
 	int pos[COL_COUNT];
 	char *line = NULL;
 	size_t linecap = 0;
-	FILE *f;
 	int rc;
 
 	if ((unsigned int)kind >= sizeof(layouts) / sizeof(layouts[0]))
 		return -EINVAL;
-	lay = &layouts[kind];
-
-	f = fopen(lay->file, "re");
-	if (!f)
-		return -errno;
 
 	/* Always allocate, so that an empty list is a non-NULL array. */
 	arr = malloc(cap * sizeof(*arr));
-	if (!arr) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!arr)
+		return -ENOMEM;
 
 	/* A file without even a header line is not one this code knows. */
 	if (getline(&line, &linecap, f) < 0) {
 		rc = -EIO;
 		goto out;
 	}
-	rc = parse_header(lay, line, pos);
+	rc = parse_header(&layouts[kind], line, pos);
 	if (rc)
 		goto out;
 
@@ -203,6 +194,21 @@ int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
 out:
 	free(arr);
 	free(line);
+	return rc;
+}
+
+int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
+		size_t *count)
+{
+	FILE *f;
+	int rc;
+
+	if ((unsigned int)kind >= sizeof(layouts) / sizeof(layouts[0]))
+		return -EINVAL;
+	f = fopen(layouts[kind].file, "re");
+	if (!f)
+		return -errno;
+	rc = ipcore_list_stream(kind, f, entries, count);
 	fclose(f);
 	return rc;
 }
