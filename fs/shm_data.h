@@ -32,13 +32,28 @@ enum shm_data_mode {
 /*
  * Mounts se on mountpoint in place of fuse_session_mount(), arranging for
  * FUSE_INIT to negotiate passthrough when mode allows it.  Returns 0 and the
- * module's state, or -errno.
+ * module's state, or -errno: -EPERM (an error logged) for
+ * SHM_DATA_PASSTHROUGH without CAP_SYS_ADMIN.  fuse_session_unmount()
+ * unmounts as usual; shm_data_destroy() after it.  SHM_DATA_AUTO without
+ * CAP_SYS_ADMIN is the fallback.
  */
 int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 		   enum shm_data_mode mode, struct shm_data **out);
 
+/* For the filesystem's init callback (before it returns): asks for
+ * passthrough where libfuse has an API for it (>= 3.17), keeps the
+ * writeback cache off when passthrough may be used.  Needed: on libfuse
+ * 3.14 the INIT reply is patched instead, but call it all the same. */
+void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn);
+
 /* True once INIT negotiated passthrough (for logging and for tests). */
 bool shm_data_passthrough_active(const struct shm_data *sd);
+
+/* 0, or -errno when the mode could not be honoured: with
+ * SHM_DATA_PASSTHROUGH and a kernel that does not offer passthrough, INIT
+ * is refused (accesses get ECONNREFUSED), an error is logged and the
+ * session loop ends; main should then unmount and exit non-zero. */
+int shm_data_error(const struct shm_data *sd);
 
 /* Answers the open of segment shmid's data file (fi as given by libfuse;
  * O_TRUNC in fi->flags zero-fills the segment). */

@@ -1,0 +1,213 @@
+/* passthrough — see passthrough.h. */
+#include "passthrough.h"
+#include "fuse_abi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifdef FUSE_CAP_PASSTHROUGH
+#define PT_OFFICIAL 1 /* libfuse >= 3.17 negotiates and registers itself */
+#else
+#define PT_OFFICIAL 0
+#endif
+
+bool passthrough_capable(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+#if !PT_OFFICIAL
+static struct passthrough *hooked; /* set before the session loop starts */
+
+static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct passthrough *pt = hooked;
+	ssize_t n = read(fd, buf, len);
+	const struct ipcfs_fuse_in_header *in = buf;
+	const struct ipcfs_fuse_init_in *arg;
+
+	(void)userdata;
+	if (n < (ssize_t)sizeof(*in) || in->opcode != IPCFS_FUSE_OP_INIT)
+		return n;
+	arg = (const void *)(in + 1);
+	pt->init_unique = in->unique;
+	if ((size_t)n >= sizeof(*in) + offsetof(struct ipcfs_fuse_init_in, flags2)
+			 + sizeof(arg->flags2) &&
+	    (arg->flags & IPCFS_FUSE_INIT_EXT) &&
+	    (arg->flags2 & IPCFS_FUSE2_PASSTHROUGH))
+		atomic_store(&pt->offered, true);
+	atomic_store(&pt->init_pending, true);
+	return n;
+}
+
+/* Writes libfuse's INIT reply (iov[0] header, iov[1] fuse_init_out), with
+ * passthrough asked for when the kernel offered it. */
+static ssize_t pt_write_init(struct passthrough *pt, int fd,
+			     const struct iovec *iov, int count)
+{
+	struct ipcfs_fuse_out_header hdr;
+	struct ipcfs_fuse_init_out out;
+	struct iovec v[2];
+	size_t len;
+
+	memcpy(&hdr, iov[0].iov_base, sizeof(hdr));
+	len = iov[1].iov_len;
+	if (hdr.error != 0 || count != 2 || len > sizeof(out) ||
+	    len < offsetof(struct ipcfs_fuse_init_out, max_stack_depth) +
+			  sizeof(out.max_stack_depth))
+		return writev(fd, iov, count);
+
+	memset(&out, 0, sizeof(out));
+	memcpy(&out, iov[1].iov_base, len);
+	if (pt->ask && atomic_load(&pt->offered)) {
+		out.flags |= IPCFS_FUSE_INIT_EXT;
+		out.flags &= ~IPCFS_FUSE_WRITEBACK_CACHE;
+		out.flags2 |= IPCFS_FUSE2_PASSTHROUGH;
+		out.max_stack_depth = 1;
+		atomic_store(&pt->granted, true);
+	} else if (pt->required) {
+		fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough: the kernel "
+			 "does not offer FUSE passthrough; refusing to mount\n");
+		atomic_store(&pt->error, -EOPNOTSUPP);
+		hdr.len = sizeof(hdr);
+		hdr.error = -EPROTO;
+		fuse_session_exit(pt->se);
+		return write(fd, &hdr, sizeof(hdr));
+	}
+	v[0].iov_base = &hdr;
+	v[0].iov_len = sizeof(hdr);
+	v[1].iov_base = &out;
+	v[1].iov_len = len;
+	return writev(fd, v, 2);
+}
+
+static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct passthrough *pt = hooked;
+	const struct ipcfs_fuse_out_header *hdr = iov[0].iov_base;
+
+	(void)userdata;
+	if (atomic_load(&pt->init_pending) && count >= 1 &&
+	    iov[0].iov_len == sizeof(*hdr) && hdr->unique == pt->init_unique) {
+		atomic_store(&pt->init_pending, false);
+		return pt_write_init(pt, fd, iov, count);
+	}
+	return writev(fd, iov, count);
+}
+
+/* Splice as libfuse would without hooks, so that it keeps using it. */
+static ssize_t pt_splice(int fdin, off_t *offin, int fdout, off_t *offout,
+			 size_t len, unsigned int flags, void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+#endif /* !PT_OFFICIAL */
+
+int passthrough_mount(struct passthrough *pt, struct fuse_session *se,
+		      const char *mountpoint)
+{
+	pt->se = se;
+	errno = 0;
+	if (fuse_session_mount(se, mountpoint) != 0)
+		return errno ? -errno : -EIO;
+#if !PT_OFFICIAL
+	if (pt->ask) {
+		static const struct fuse_custom_io io = {
+			.read = pt_read,
+			.writev = pt_writev,
+			.splice_receive = pt_splice,
+			.splice_send = pt_splice,
+		};
+		int rc;
+
+		hooked = pt;
+		rc = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+		if (rc != 0) {
+			fuse_session_unmount(se);
+			return rc;
+		}
+	}
+#endif
+	return 0;
+}
+
+void passthrough_init(struct passthrough *pt, struct fuse_conn_info *conn)
+{
+	if (!pt->ask)
+		return;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+#if PT_OFFICIAL
+	if (conn->capable & FUSE_CAP_PASSTHROUGH) {
+		conn->want |= FUSE_CAP_PASSTHROUGH;
+		atomic_store(&pt->offered, true);
+		atomic_store(&pt->granted, true);
+	} else if (pt->required) {
+		fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough: the kernel "
+			 "does not offer FUSE passthrough; refusing to mount\n");
+		atomic_store(&pt->error, -EOPNOTSUPP);
+		fuse_session_exit(pt->se);
+	}
+#endif
+}
+
+int passthrough_backing_open(struct passthrough *pt, fuse_req_t req, int fd)
+{
+	int id;
+#if PT_OFFICIAL
+	id = fuse_passthrough_open(req, fd);
+	return id > 0 ? id : (errno ? -errno : -EPERM);
+#else
+	struct ipcfs_fuse_backing_map map = { .fd = fd };
+
+	(void)req;
+	id = ioctl(fuse_session_fd(pt->se), IPCFS_FUSE_DEV_IOC_BACKING_OPEN,
+		   &map);
+	return id > 0 ? id : (id == 0 ? -EIO : -errno);
+#endif
+}
+
+void passthrough_backing_close(struct passthrough *pt, int backing_id)
+{
+	/* The ioctl itself (what fuse_passthrough_close() does too): release
+	 * may run when no request is at hand. */
+	uint32_t id = (uint32_t)backing_id;
+
+	ioctl(fuse_session_fd(pt->se), IPCFS_FUSE_DEV_IOC_BACKING_CLOSE, &id);
+}
+
+int passthrough_reply_open(fuse_req_t req, const struct fuse_file_info *fi,
+			   int backing_id)
+{
+#if PT_OFFICIAL
+	struct fuse_file_info f = *fi;
+
+	f.backing_id = backing_id;
+	return fuse_reply_open(req, &f);
+#else
+	struct ipcfs_fuse_open_out out = {
+		.fh = fi->fh,
+		.open_flags = IPCFS_FOPEN_PASSTHROUGH |
+			      (fi->direct_io ? IPCFS_FOPEN_DIRECT_IO : 0),
+		.backing_id = backing_id,
+	};
+
+	return fuse_reply_buf(req, (const char *)&out, sizeof(out));
+#endif
+}
