@@ -222,12 +222,16 @@ int ipcore_sem_get(key_t key, enum ipcore_key_choice choice, int nsems,
  * with semtimedop(2).  flags may hold IPC_NOWAIT and SEM_UNDO.  timeout is
  * relative; NULL waits forever.  Returns -EAGAIN when it would block under
  * IPC_NOWAIT or when the timeout expired, -EINTR when a signal interrupted
- * the wait, -ERANGE when the result would exceed SEMVMX.
+ * the wait, -ERANGE when the result would exceed SEMVMX, -EFBIG when num
+ * is outside the set (a RANGE error for IPCORE_OP_SEMOP), -EIDRM when the
+ * set was removed during the wait.  On a system without semtimedop(2) a
+ * non-NULL timeout gives -ENOSYS.
  */
 int ipcore_sem_op(int id, unsigned short num, short delta, int flags,
 		  const struct timespec *timeout);
 
-/* Performs nops operations atomically (all or none), as semtimedop(2). */
+/* Performs nops operations atomically (all or none), as semtimedop(2).
+ * More than SEMOPM operations give -E2BIG. */
 int ipcore_sem_ops(int id, struct sembuf *ops, size_t nops,
 		   const struct timespec *timeout);
 
@@ -328,7 +332,8 @@ int ipcore_mq_send(int id, const struct ipcore_msgbuf *buf, size_t len,
 /*
  * Receives one message into buf, whose text has room for capacity bytes.
  * type follows msgrcv(2): 0 any, > 0 that type, < 0 the lowest type up to
- * |type|.  flags may hold IPC_NOWAIT (-ENOMSG when nothing matches).  A
+ * |type|.  flags may hold IPC_NOWAIT (-ENOMSG when nothing matches) and
+ * MSG_EXCEPT (with type > 0: the first message of another type).  A
  * matching message longer than capacity gives -E2BIG and stays queued.
  * Returns the message's length; buf->type holds its type.
  */

@@ -3,6 +3,7 @@
  * exist for.
  */
 #include "testutil.h"
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>
@@ -118,6 +119,8 @@ int main(void)
 	test_init("test_deadline");
 	test_from_seconds();
 	test_deadline();
+#if HAVE_SEMTIMEDOP
 	test_retry_pattern();
+#endif
 	return test_done();
 }

@@ -141,11 +141,72 @@ static void test_real_errors(void)
 	CHECK_KIND(rc, IPCORE_OP_REMOVE, IPCORE_ERR_EXISTENTIAL);
 }
 
+/* Writes a number to a sysctl of this (private) IPC namespace and
+ * returns the old value, or -1. */
+static long set_sysctl(const char *path, long value)
+{
+	FILE *f = fopen(path, "r+");
+	long old = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &old) != 1)
+		old = -1;
+	rewind(f);
+	fprintf(f, "%ld\n", value);
+	if (fclose(f) != 0)
+		return -1;
+	return old;
+}
+
+/*
+ * Limits: IPC sysctls belong to the IPC namespace, so this test may lower
+ * them without touching anyone else's.  One queue allowed: the second get
+ * fails with ENOSPC, a memory error.  A segment above SHMMAX: EINVAL from a
+ * get, a range error.
+ */
+static void test_limits(void)
+{
+	struct ipcore_object a, b;
+	long old;
+	int rc;
+
+	old = set_sysctl("/proc/sys/kernel/msgmni", 1);
+	REQUIRE(old > 0);
+	REQUIRE(ipcore_mq_get(IPC_PRIVATE, IPCORE_KEY_GIVEN, IPC_CREAT, 0600,
+			      &a) == 0);
+	test_track(IPCORE_MQ, a.id);
+	rc = ipcore_mq_get(IPC_PRIVATE, IPCORE_KEY_GIVEN, IPC_CREAT, 0600, &b);
+	CHECK_RC(rc, -ENOSPC);
+	CHECK_KIND(rc, IPCORE_OP_GET, IPCORE_ERR_MEMORY);
+	if (rc == 0)
+		test_track(IPCORE_MQ, b.id);
+	/* A random key does not turn ENOSPC into retries. */
+	rc = ipcore_mq_get(0, IPCORE_KEY_RANDOM, IPC_CREAT | IPC_EXCL, 0600,
+			   &b);
+	CHECK_RC(rc, -ENOSPC);
+	if (rc == 0)
+		test_track(IPCORE_MQ, b.id);
+	test_remove(IPCORE_MQ, a.id);
+	CHECK(set_sysctl("/proc/sys/kernel/msgmni", old) == 1);
+
+	old = set_sysctl("/proc/sys/kernel/shmmax", 8192);
+	REQUIRE(old > 0);
+	rc = ipcore_shm_get(IPC_PRIVATE, IPCORE_KEY_GIVEN, 8193, IPC_CREAT,
+			    0600, &b);
+	CHECK_RC(rc, -EINVAL);
+	CHECK_KIND(rc, IPCORE_OP_GET, IPCORE_ERR_RANGE);
+	if (rc == 0)
+		test_track(IPCORE_SHM, b.id);
+	CHECK(set_sysctl("/proc/sys/kernel/shmmax", old) == 8192);
+}
+
 int main(void)
 {
 	test_init("test_errors");
 	test_table();
 	test_kind_names();
 	test_real_errors();
+	test_limits();
 	return test_done();
 }

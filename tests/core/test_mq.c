@@ -94,20 +94,25 @@ static void test_send_receive(void)
 	CHECK_RC(mi.lspid, getpid());
 	CHECK(mi.stime > 0);
 
-	/* Peek copies without removing, by position. */
+	/* Peek copies without removing, by position (where the kernel has
+	 * MSG_COPY: CONFIG_CHECKPOINT_RESTORE). */
 	memset(buf, 0, ipcore_msgbuf_size(CAP));
 	n = ipcore_mq_peek(q_id, buf, CAP, 1);
-	CHECK_RC(n, 5);
-	CHECK_RC(buf->type, 2);
-	CHECK(memcmp(buf->text, "defgh", 5) == 0);
-	n = ipcore_mq_peek(q_id, buf, CAP, 0);
-	CHECK_RC(n, 3);
-	CHECK_RC(buf->type, 1);
-	n = ipcore_mq_peek(q_id, buf, CAP, 3);
-	CHECK_RC(n, -ENOMSG);
-	CHECK_KIND(n, IPCORE_OP_RECEIVE, IPCORE_ERR_BUSY);
-	n = ipcore_mq_peek(q_id, buf, 4, 1);
-	CHECK_RC(n, -E2BIG);
+	if (n == -ENOSYS) {
+		printf("MSG_COPY unavailable: peek checks skipped\n");
+	} else {
+		CHECK_RC(n, 5);
+		CHECK_RC(buf->type, 2);
+		CHECK(memcmp(buf->text, "defgh", 5) == 0);
+		n = ipcore_mq_peek(q_id, buf, CAP, 0);
+		CHECK_RC(n, 3);
+		CHECK_RC(buf->type, 1);
+		n = ipcore_mq_peek(q_id, buf, CAP, 3);
+		CHECK_RC(n, -ENOMSG);
+		CHECK_KIND(n, IPCORE_OP_RECEIVE, IPCORE_ERR_BUSY);
+		n = ipcore_mq_peek(q_id, buf, 4, 1);
+		CHECK_RC(n, -E2BIG);
+	}
 	CHECK_RC(qnum(), 3);
 
 	/* Too long for the buffer: E2BIG, and the message stays. */

@@ -3,6 +3,7 @@
  * the value commands, attributes and permissions.
  */
 #include "testutil.h"
+#include "config.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -109,6 +110,20 @@ static void test_values(void)
 	CHECK_RC(pid, getpid());
 }
 
+/* SEMOPM, the third field of /proc/sys/kernel/sem. */
+static size_t read_semopm(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/sem", "re");
+	long msl, mns, opm = -1;
+
+	REQUIRE(f != NULL);
+	if (fscanf(f, "%ld %ld %ld", &msl, &mns, &opm) != 3)
+		opm = -1;
+	fclose(f);
+	REQUIRE(opm > 0);
+	return (size_t)opm;
+}
+
 static void test_ops(void)
 {
 	struct ipcore_sem_info si;
@@ -117,6 +132,8 @@ static void test_ops(void)
 		{ .sem_num = 0, .sem_op = -1, .sem_flg = IPC_NOWAIT },
 		{ .sem_num = 1, .sem_op = -1, .sem_flg = IPC_NOWAIT },
 	};
+	struct sembuf *many;
+	size_t semopm = read_semopm(), i;
 	int rc;
 
 	CHECK_RC(ipcore_sem_set_value(set_id, 0, 3), 0);
@@ -129,7 +146,11 @@ static void test_ops(void)
 	rc = ipcore_sem_op(set_id, 0, -2, IPC_NOWAIT, NULL);
 	CHECK_RC(rc, -EAGAIN);
 	CHECK_KIND(rc, IPCORE_OP_SEMOP, IPCORE_ERR_BUSY);
+#if HAVE_SEMTIMEDOP
 	CHECK_RC(ipcore_sem_op(set_id, 0, -2, 0, &zero), -EAGAIN);
+#else
+	CHECK_RC(ipcore_sem_op(set_id, 0, -2, 0, &zero), -ENOSYS);
+#endif
 	CHECK_RC(value_of(0), 1);
 
 	/* Wait for zero. */
@@ -159,7 +180,19 @@ static void test_ops(void)
 	CHECK_RC(value_of(0), 0);
 	CHECK_RC(value_of(1), 0);
 
-	/* SEM_UNDO: a child's P is undone when it exits. */
+	/* More operations than SEMOPM: E2BIG, reported as is. */
+	CHECK_RC(ipcore_sem_set_value(set_id, 0, 0), 0);
+	many = calloc(semopm + 1, sizeof(*many));
+	REQUIRE(many != NULL);
+	for (i = 0; i < semopm + 1; i++)
+		many[i].sem_op = 1;
+	rc = ipcore_sem_ops(set_id, many, semopm + 1, NULL);
+	CHECK_RC(rc, -E2BIG);
+	CHECK_KIND(rc, IPCORE_OP_SEMOP, IPCORE_ERR_OTHER);
+	CHECK_RC(value_of(0), 0);
+	free(many);
+
+	/* For test_undo. */
 	CHECK_RC(ipcore_sem_set_value(set_id, 2, 2), 0);
 }
 
@@ -392,7 +425,9 @@ int main(void)
 	test_values();
 	test_ops();
 	test_undo();
+#if HAVE_SEMTIMEDOP
 	test_timeout();
+#endif
 	test_interrupted();
 	test_counts();
 	test_permissions();

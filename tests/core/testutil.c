@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,9 +141,15 @@ void test_sleep_ms(long ms)
 
 pid_t test_fork(int (*fn)(void *arg), void *arg)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/* A child blocked on an object must not outlive a parent
+		 * that was killed (by a timeout, say). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(98);
 		test_failures = 0;
 		/* _exit: the parent's exit handlers (cleanup) must not run. */
 		_exit(fn(arg) & 0x7f);
