@@ -1,0 +1,219 @@
+/*
+ * ipcfs — private declarations shared by the dispatcher (ops.c), the node
+ * tables (nodes.c), the inode scheme (inode.c) and main.c.
+ *
+ * The filesystem keeps almost no state: a node is named entirely by its
+ * inode number (see the layout below), and everything it shows is read
+ * from the kernel when asked.  The one exception is the table of message
+ * type directories (mq/<key>/type/<t>/), whose type does not fit in an
+ * inode number: those slots are counted by lookup and freed by forget.
+ */
+#ifndef IPCFS_IPCFS_H
+#define IPCFS_IPCFS_H
+
+#include "fuse_version.h"
+#include <fuse_lowlevel.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "ipcore.h"
+#include "shm_data.h"
+
+struct blocking;
+
+/* ------------------------------------------------------------------ */
+/* Mount-wide state                                                   */
+/* ------------------------------------------------------------------ */
+
+struct ipcfs {
+	struct blocking *blocking;
+	struct shm_data *shm_data;
+	size_t shm_size;      /* size of a segment made by mkdir shm/<key> */
+	uid_t daemon_uid;     /* the daemon's euid/egid, restored after */
+	gid_t daemon_gid;     /* creating an object as the caller */
+	time_t started;       /* the times of the directories that never change */
+};
+
+/* The mount-wide state of the request's session. */
+static inline struct ipcfs *ipcfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The errno a file user expects for rc (a negated errno from the core) of
+ * operation op, classified by ipcore_error_kind(): returns a positive errno
+ * for fuse_reply_err(). */
+int ipcfs_errno(int rc, enum ipcore_op op);
+
+/* ------------------------------------------------------------------ */
+/* Inode numbers                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Layout of an inode number (64 bits, most significant first):
+ *
+ *   63..59  node   what the node is (enum node; 0 only for the root, ino 1)
+ *   58..57  kind   enum ipcore_kind
+ *   56..55  via    how a directory was reached (enum via); 0 for files
+ *   54..48  file   index in the kind's file table (FILE nodes)
+ *   47..32  param  semaphore number (ELEM dirs, per-element files), or
+ *                  1 + a message type slot (TYPE dirs, typed files), else 0
+ *   31..0   id     the object's kernel id
+ *
+ * The kernel id already embeds a sequence number that changes every time
+ * the slot is reused (id = seq * IPCMNI + index), so a removed object and
+ * the next one created in its slot get different inode numbers.  The id
+ * only repeats after the sequence wraps (64K reuses of one slot); the FUSE
+ * generation then tells the objects apart: it is a hash of the fields an
+ * object never changes (key, creator uid/gid, nsems or segment size), and
+ * the kernel drops an inode whose number comes back with another
+ * generation.
+ *
+ * Directories reached by different paths (sem/5, sem/0x5, sem/5:2,
+ * sem/by-id/<id>) get different numbers ("via"), because the kernel does
+ * not allow a directory to have two names at once; files are shared
+ * (sem/5/value and sem/by-id/<id>/value are one inode, and so are
+ * sem/5/value and sem/5/0/value, both element 0).
+ *
+ * Only root, the kind directories and by-id directories are stable; all
+ * others are volatile and answered with zero entry and attribute timeouts.
+ */
+enum node {
+	NODE_ROOT = 0,  /* ino 1 (FUSE_ROOT_ID) */
+	NODE_KIND = 1,  /* sem/ shm/ mq/ */
+	NODE_BYID = 2,  /* <kind>/by-id/ */
+	NODE_OBJ = 3,   /* <kind>/<key>/ and <kind>/by-id/<id>/ */
+	NODE_ELEM = 4,  /* sem/<key>/<n>/ */
+	NODE_TYPES = 5, /* mq/<key>/type/ */
+	NODE_TYPE = 6,  /* mq/<key>/type/<t>/ */
+	NODE_FILE = 7,  /* any file below an object directory */
+};
+
+enum via {
+	VIA_KEY = 0,   /* <kind>/<key> in canonical decimal */
+	VIA_ALIAS = 1, /* another spelling of the key, e.g. 0x-hex */
+	VIA_SIZED = 2, /* <kind>/<key>:<size>, as given to mkdir */
+	VIA_BYID = 3,  /* <kind>/by-id/<id> */
+};
+
+struct ino_parts {
+	enum node node;
+	enum ipcore_kind kind;
+	enum via via;
+	unsigned file;
+	unsigned param;
+	int id;
+};
+
+fuse_ino_t ino_make(const struct ino_parts *p);
+/* Returns false for a number this filesystem never hands out. */
+bool ino_split(fuse_ino_t ino, struct ino_parts *p);
+
+/* The FUSE generation of an object's nodes (see above). */
+uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
+			unsigned long long size);
+
+/*
+ * Message type slots.  type_slot_get() finds or makes the slot for
+ * (msqid, type) and counts one lookup; type_slot_ref() counts n more on a
+ * slot in use; type_slot_forget() drops n and frees the slot at zero.
+ * type_slot_type() reads a slot's type.  Return -ENOSPC when full.
+ */
+int type_slot_get(int msqid, long type);
+void type_slot_ref(unsigned slot, uint64_t n);
+void type_slot_forget(unsigned slot, uint64_t n);
+bool type_slot_type(unsigned slot, long *type);
+/* Frees every slot, at unmount (the kernel sends no forget then). */
+void type_slots_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* Objects and their files                                            */
+/* ------------------------------------------------------------------ */
+
+/* One IPC_STAT of an object, whatever its kind. */
+struct obj {
+	enum ipcore_kind kind;
+	int id;
+	union {
+		struct ipcore_sem_info sem;
+		struct ipcore_shm_info shm;
+		struct ipcore_mq_info mq;
+	} u;
+};
+
+/* Stats object id of kind.  Returns 0 or -errno (ENOENT if it is gone). */
+int obj_stat(enum ipcore_kind kind, int id, struct obj *o);
+const struct ipcore_perm *obj_perm(const struct obj *o);
+/* nsems of a set, size of a segment, 0 for a queue. */
+unsigned long long obj_size(const struct obj *o);
+
+/* What a file is for, which decides how the dispatcher serves it. */
+enum file_role {
+	ROLE_ATTR,    /* text, read (and maybe written) through get/set */
+	ROLE_OP,      /* sem op: write a delta */
+	ROLE_DATA,    /* shm data: shm_data.c */
+	ROLE_SEND,    /* mq send */
+	ROLE_RECEIVE, /* mq receive */
+};
+
+/* Where a file appears. */
+#define IN_OBJ 1u   /* the object directory */
+#define IN_ELEM 2u  /* sem/<key>/<n>/ */
+#define IN_TYPE 4u  /* mq/<key>/type/<t>/ */
+
+/* Who may do what, mapped onto the file's mode from the object's mode. */
+#define ACC_READ 1u   /* reading needs IPC read permission */
+#define ACC_WRITE 2u  /* writing needs IPC write (alter) permission */
+#define ACC_OWNER 4u  /* writing is IPC_SET: owner, creator or root */
+
+/* How an attribute's number is written and parsed. */
+enum attr_fmt {
+	FMT_DEC, /* decimal */
+	FMT_OCT, /* octal, with a leading 0 */
+	FMT_UID, /* decimal; a user name is accepted on write */
+	FMT_GID, /* decimal; a group name is accepted on write */
+};
+
+struct file_def {
+	const char *name;
+	enum file_role role;
+	unsigned char where;  /* IN_* */
+	unsigned char access; /* ACC_* */
+	enum attr_fmt fmt;
+	/* ROLE_ATTR: reads the value for element elem (0 where it has no
+	 * meaning).  Returns 0 or -errno. */
+	int (*get)(const struct obj *o, unsigned elem, long long *v);
+	/* ROLE_ATTR, writable ones: stores v.  ctx is the caller's. */
+	int (*set)(const struct obj *o, unsigned elem, long long v,
+		   const struct fuse_ctx *ctx);
+};
+
+/* The file table of a kind, and its length. */
+const struct file_def *file_table(enum ipcore_kind kind, size_t *count);
+/* Finds name among the files of kind that appear in where; returns its
+ * index or -1. */
+int file_find(enum ipcore_kind kind, unsigned where, const char *name);
+const struct file_def *file_get(enum ipcore_kind kind, unsigned index);
+
+/* Formats an attribute as its file shows it ("value\n"); returns length. */
+int attr_format(const struct file_def *f, long long v, char *buf,
+		size_t len);
+/* Parses the text written to an attribute (surrounding white space
+ * allowed).  Returns 0 or -EINVAL. */
+int attr_parse(const struct file_def *f, const char *text, size_t len,
+	       long long *v);
+
+/* True if the caller may do what IPC_SET and IPC_RMID allow: it is the
+ * object's owner or creator, or root. */
+bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm);
+
+/* ------------------------------------------------------------------ */
+/* The low-level operations (ops.c)                                   */
+/* ------------------------------------------------------------------ */
+
+extern const struct fuse_lowlevel_ops ipcfs_ops;
+
+#endif /* IPCFS_IPCFS_H */
