@@ -172,6 +172,10 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
 			fuse_log(FUSE_LOG_INFO, "ipcfs: the kernel refuses "
 				 "passthrough; data files use direct_io\n");
 			atomic_store(&sd->pt.granted, false);
+		} else if (rc != 0 && rc != -EOPNOTSUPP) {
+			fuse_log(FUSE_LOG_INFO, "ipcfs: segment %d: no "
+				 "passthrough (%s); direct_io\n", shmid,
+				 strerror(-rc));
 		}
 	}
 	seg->opens = 1;
@@ -181,7 +185,9 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
 	return 0;
 }
 
-static void seg_free(struct shm_data *sd, struct seg *seg)
+/* Frees a seg no open file uses any more; connected is false once the
+ * session has ended (its backing ids went with it). */
+static void seg_free(struct shm_data *sd, struct seg *seg, bool connected)
 {
 	if (seg->backing_id > 0) {
 		struct stat st;
@@ -199,7 +205,8 @@ static void seg_free(struct shm_data *sd, struct seg *seg)
 				fuse_log(FUSE_LOG_ERR, "ipcfs: ftruncate: %s\n",
 					 strerror(errno));
 		}
-		passthrough_backing_close(&sd->pt, seg->backing_id);
+		if (connected)
+			passthrough_backing_close(&sd->pt, seg->backing_id);
 	}
 	if (seg->backing_fd >= 0)
 		close(seg->backing_fd);
@@ -222,7 +229,7 @@ static void seg_put(struct shm_data *sd, struct seg *seg)
 	}
 	pthread_mutex_unlock(&sd->lock);
 	if (last)
-		seg_free(sd, seg);
+		seg_free(sd, seg, true);
 }
 
 static struct seg *seg_of(const struct fuse_file_info *fi)
@@ -379,7 +386,7 @@ void shm_data_destroy(struct shm_data *sd)
 	/* Files still open when the session ended get no release. */
 	while ((seg = sd->segs) != NULL) {
 		sd->segs = seg->next;
-		seg_free(sd, seg);
+		seg_free(sd, seg, false);
 	}
 	pthread_mutex_destroy(&sd->lock);
 	free(sd);

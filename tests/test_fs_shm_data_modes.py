@@ -1,0 +1,163 @@
+"""-o data=auto|passthrough|fallback, and daemons without CAP_SYS_ADMIN.
+
+The kernel hands backing files (passthrough) only to a daemon with
+CAP_SYS_ADMIN: an unprivileged daemon serves data files the fallback way
+under data=auto, and refuses to mount under data=passthrough.
+"""
+
+import ctypes
+import errno
+import mmap
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+import ipc_raw_shm as raw
+
+KEY = 4343
+SIZE = 2 * raw.PAGE + 7
+NOBODY = 65534
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+
+
+def is_mounted(path):
+    with open("/proc/self/mountinfo") as f:
+        return any(" %s " % path in line for line in f)
+
+
+class NobodyDaemon:
+    """ipcfs run as nobody, without any capability.  /dev/fuse may be
+    root's only (0600 here), so this process opens it and mounts, as
+    fusermount3 would, and the daemon gets the descriptor as its mount
+    point /dev/fd/N (libfuse's way for unprivileged daemons)."""
+
+    def __init__(self, binary, *args):
+        self.path = tempfile.mkdtemp(prefix="ipcfs-nobody-")
+        self.fd = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
+        opts = ("fd=%d,rootmode=40000,user_id=%d,group_id=%d,allow_other"
+                % (self.fd, NOBODY, NOBODY))
+        if libc.mount(b"ipcfs", self.path.encode(), b"fuse.ipcfs", 0,
+                      opts.encode()) != 0:
+            err = ctypes.get_errno()
+            os.close(self.fd)
+            os.rmdir(self.path)
+            raise OSError(err, "mount: " + os.strerror(err))
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [str(binary), "-f", *args, "/dev/fd/%d" % self.fd],
+            stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT, pass_fds=(self.fd,),
+            preexec_fn=as_nobody)
+        os.close(self.fd)
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def unmount(self):
+        if is_mounted(self.path):
+            subprocess.run(["umount", "-l", self.path], check=True)
+
+    def close(self):
+        self.unmount()
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not is_mounted(self.path):
+            shutil.rmtree(self.path, ignore_errors=True)
+        self.log.close()
+
+
+@pytest.fixture
+def nobody_daemon(ipcfs_bin):
+    daemons = []
+
+    def start(*args):
+        daemons.append(NobodyDaemon(ipcfs_bin, *args))
+        return daemons[-1]
+
+    yield start
+    for d in daemons:
+        d.close()
+
+
+def test_data_passthrough_mounts_and_maps_the_segment(mount_ipcfs):
+    mount = mount_ipcfs("-o", "data=passthrough")
+    shmid = raw.create(SIZE, KEY, 0o600)
+    with raw.Attached(shmid) as att:
+        fd = os.open(mount.path / "shm" / str(KEY) / "data", os.O_RDWR)
+        try:
+            m = mmap.mmap(fd, SIZE)
+            m[0:2] = b"pt"
+            assert att.read(0, 2) == b"pt"
+            m.close()
+        finally:
+            os.close(fd)
+
+
+CLIENT = r"""
+import errno, mmap, os, sys
+path, size = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDWR)
+os.pwrite(fd, b"from-nobody", 100)
+print(os.pread(fd, 5, 0).decode())
+try:
+    mmap.mmap(fd, size)
+    print("mapped")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+os.close(fd)
+"""
+
+
+def test_unprivileged_daemon_auto_is_the_fallback(nobody_daemon):
+    shmid = raw.create(SIZE, KEY, 0o666)
+    with raw.Attached(shmid) as att:
+        att.write(0, b"hello")
+        daemon = nobody_daemon()  # data=auto
+        client = subprocess.run(
+            [sys.executable, "-c", CLIENT,
+             os.path.join(daemon.path, "shm", str(KEY), "data"), str(SIZE)],
+            capture_output=True, text=True, timeout=30,
+            preexec_fn=as_nobody)
+        assert client.returncode == 0, client.stderr
+        assert client.stdout.split() == ["hello", "ENODEV"]
+        assert att.read(100, 11) == b"from-nobody"
+    daemon.unmount()
+    assert daemon.proc.wait(timeout=10) == 0, daemon.output()
+    assert "rror" not in daemon.output()
+
+
+def test_unprivileged_daemon_refuses_data_passthrough(nobody_daemon):
+    daemon = nobody_daemon("-o", "data=passthrough")
+    code = daemon.proc.wait(timeout=10)
+    assert code != 0
+    assert "CAP_SYS_ADMIN" in daemon.output()
+
+
+def test_fallback_mode_never_maps(mount_ipcfs):
+    """data=fallback on a daemon that could pass through: it does not."""
+    mount = mount_ipcfs("-o", "data=fallback")
+    shmid = raw.create(SIZE, KEY, 0o600)
+    fd = os.open(mount.path / "shm" / str(KEY) / "data", os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as e:
+            mmap.mmap(fd, SIZE, prot=mmap.PROT_READ)
+        assert e.value.errno == errno.ENODEV
+    finally:
+        os.close(fd)
+    raw.remove(shmid)
