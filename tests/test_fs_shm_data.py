@@ -210,6 +210,8 @@ def test_eof_growth_hazard(any_mount, seg, tmp_path):
                 lambda: os.pwritev(rw, [b"x" * 4096] * 3, SIZE + 1),
                 lambda: os.sendfile(rw, sfd, 0, 8192),  # at rw's offset
                 lambda: os.copy_file_range(sfd, rw, 8192, 0, SIZE),
+                lambda: os.posix_fallocate(rw, SIZE - 1, 8192) or 0,
+                lambda: os.posix_fallocate(rw, 0, 2 * SIZE) or 0,
         ):
             os.lseek(rw, SIZE, os.SEEK_SET)
             try:
@@ -508,7 +510,6 @@ def as_nobody():
 
 def test_unprivileged_client_mmaps_a_0644_segment(mount_ipcfs, seg):
     mount = mount_ipcfs("-o", "allow_other")
-    os.chmod(mount.path, 0o755)
     seg.write(0, b"first")
     child = subprocess.Popen(
         [sys.executable, "-c", CLIENT, str(data_path(mount)), str(SIZE)],
@@ -529,3 +530,66 @@ def test_unprivileged_client_mmaps_a_0644_segment(mount_ipcfs, seg):
         for f in (child.stdin, child.stdout, child.stderr):
             f.close()
 
+
+
+# ---------------------------------------------------------------- made here
+
+
+def test_segment_made_by_mkdir_with_a_size(ipcfs_mount):
+    """mkdir shm/<key>:<size>: the data file is that segment, for shmat()
+    users and through mmap."""
+    os.mkdir(ipcfs_mount.path / "shm" / ("%d:%d" % (KEY, SIZE)), 0o640)
+    shmid = raw.lookup(KEY)
+    assert raw.size_of(shmid) == SIZE
+    path = data_path(ipcfs_mount)
+    assert os.stat(path).st_size == SIZE
+    with raw.Attached(shmid) as att:
+        assert att.read() == bytes(SIZE)
+        with open(path, "r+b", buffering=0) as f:
+            f.write(b"made here")
+            m = mmap.mmap(f.fileno(), SIZE)
+            try:
+                att.write(SIZE - 2, b"ok")
+                assert m[0:9] == b"made here"
+                assert m[SIZE - 2:SIZE] == b"ok"
+            finally:
+                m.close()
+        assert att.read(0, 9) == b"made here"
+
+
+def test_segment_made_by_mkdir_with_the_mount_default(mount_ipcfs):
+    mount = mount_ipcfs("-o", "shm_size=64K")
+    os.mkdir(mount.path / "shm" / str(KEY))
+    shmid = raw.lookup(KEY)
+    assert raw.size_of(shmid) == 65536
+    path = data_path(mount)
+    assert os.stat(path).st_size == 65536
+    with open(path, "r+b", buffering=0) as f:
+        f.seek(65530)
+        assert f.write(b"0123456789") == 6
+    with raw.Attached(shmid) as att:
+        assert att.read(65530, 6) == b"012345"
+
+
+def test_private_segment_by_id_and_two_names_at_once(ipcfs_mount):
+    """An IPC_PRIVATE segment is reached by id; a keyed one by key and by
+    id at once (one inode: one backing file for both)."""
+    private = raw.create(SIZE, raw.IPC_PRIVATE, 0o600)
+    keyed = raw.create(SIZE, KEY, 0o600)
+    by_id = ipcfs_mount.path / "shm" / "by-id"
+    with open(by_id / str(private) / "data", "r+b", buffering=0) as f:
+        f.write(b"private")
+    with raw.Attached(private) as att:
+        assert att.read(0, 7) == b"private"
+    fd1 = os.open(data_path(ipcfs_mount), os.O_RDWR)
+    fd2 = os.open(by_id / str(keyed) / "data", os.O_RDWR)
+    try:
+        m1 = mmap.mmap(fd1, SIZE)
+        m2 = mmap.mmap(fd2, SIZE)
+        m1[0:3] = b"one"
+        assert m2[0:3] == b"one"
+        m1.close()
+        m2.close()
+    finally:
+        os.close(fd1)
+        os.close(fd2)
