@@ -8,13 +8,52 @@
  * module.  The libfuse handler that calls it must return straight after and
  * must not touch req again.
  *
+ * Fast path: the call is first made with IPC_NOWAIT in the calling worker;
+ * only one that would block is handed to a waiter.  A waiter is one thread
+ * with a small stack (64 KiB; more under ASan) that makes the blocking
+ * system call and answers.  A thread per blocked caller is the honest way
+ * for semaphores (System V gives nothing to poll), and is used for queues
+ * too so that a message goes straight to the first waiting reader, as the
+ * kernel hands it.  At most BLOCKING_MAX_WAITERS calls wait at once; the
+ * one after is answered EAGAIN.
+ *
  * Interrupts: every waiting request registers fuse_req_interrupt_func(); an
  * interrupted caller gets EINTR at once, and a message or semaphore unit
  * taken at the instant its caller went away (fuse_reply_* fails) is given
  * back, so nothing is ever lost or taken on behalf of a caller who is gone.
+ * The waiter leaves its system call on the real-time signal
+ * SIGRTMIN + BLOCKING_SIGNAL_OFFSET (a no-op handler installed without
+ * SA_RESTART by blocking_start(); waiter threads block every other signal),
+ * sent again every millisecond until it has left the call.  Before
+ * answering with what it took, a waiter also checks /proc/<tid>/status of
+ * the caller: a caller with SIGKILL pending (killed, or a default-action
+ * SIGINT/SIGTERM) gets EINTR and the unit or message is given back, which
+ * closes most of the window before the kernel's INTERRUPT arrives.
+ *
+ * Giving back: a semaphore unit by the inverse semop; a message by sending
+ * it again, with its type and bytes, with IPC_NOWAIT (waiting for room on a
+ * full queue, from the waiter thread).  The compromise: a message given
+ * back goes to the back of its queue (System V cannot put it in front), so
+ * in that rare race it can overtake nothing but be overtaken by messages of
+ * the same type sent meanwhile; its sender pid and time become the
+ * daemon's.  A message taken for nobody is only lost when the queue is
+ * removed (then it would have been anyway) or when the daemon stops while
+ * the queue stays full (reported on stderr).
+ *
+ * A completed send stays completed: its write succeeds even if its caller
+ * was interrupted at that instant.  A completed Z (wait for zero) of an
+ * interrupted caller answers EINTR (nothing was taken).
+ *
+ * SEM_UNDO is not offered: the undo would belong to the daemon, not to the
+ * caller, and would run when the daemon exits.
  *
  * nonblock is the caller's O_NONBLOCK (fi->flags): the call then never
  * waits and answers EAGAIN where it would have.
+ *
+ * Errors: a removed object (EIDRM, or EINVAL for a stale id) is ENOENT; an
+ * interrupted wait EINTR; would-block under O_NONBLOCK EAGAIN; a value
+ * over SEMVMX ERANGE; permissions are checked by the kernel on open
+ * (default_permissions) since the daemon runs as root.
  */
 #ifndef IPCFS_BLOCKING_H
 #define IPCFS_BLOCKING_H
@@ -26,8 +65,18 @@
 
 struct blocking;
 
-/* Creates the module's state (waiter threads, poll watcher).  Call before
- * the session loop starts.  Returns 0 or -errno. */
+/* Calls that may wait at once; the next one is answered EAGAIN. */
+#define BLOCKING_MAX_WAITERS 8192
+
+/* Poll handles kept at once (see blocking_mq_poll). */
+#define BLOCKING_MAX_POLLS 1024
+
+/* The waiters' wake-up signal is SIGRTMIN + this. */
+#define BLOCKING_SIGNAL_OFFSET 3
+
+/* Creates the module's state (the poll watcher thread) and installs the
+ * wake-up signal's handler.  Call before the session loop starts, once per
+ * process.  Returns 0 or -errno. */
 int blocking_start(struct blocking **out, struct fuse_session *se);
 
 /* Ends every pending wait (their callers get EINTR), joins the threads and
@@ -37,8 +86,9 @@ void blocking_stop(struct blocking *b);
 /*
  * Adds delta to element num of set semid (P < 0, V > 0, Z == 0) and, on
  * success, answers req with fuse_reply_write(req, ack_size), ack_size being
- * the number of bytes the caller wrote to the op file.  undo adds SEM_UNDO
- * (the undo is then held by the daemon, not the caller: see the man page).
+ * the number of bytes the caller wrote to the op file.  A P that has to
+ * wait takes its units only when they are all there (one semop), so an
+ * interrupted P leaves the value as it was.  A V beyond SEMVMX is ERANGE.
  */
 void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 		     unsigned short num, short delta, bool nonblock,
@@ -47,7 +97,9 @@ void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 /*
  * Sends len bytes at data (copied before return) with type to queue msqid;
  * answers fuse_reply_write(req, len).  A message longer than the queue can
- * ever hold is EINVAL, never truncated.
+ * ever hold is EINVAL, never truncated: longer than MSGMAX, or than the
+ * queue's msg_qbytes (which the kernel would wait on forever).  type must
+ * be > 0 (else EINVAL).
  */
 void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, const void *data, size_t len, bool nonblock);
@@ -58,7 +110,12 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
  * answered EMSGSIZE and stays queued.  When *delivered is already true the
  * read is answered at once with 0 bytes (end of file): each open of a
  * receive file yields at most one message.  *delivered is set to true when a
- * message has been handed to the caller.
+ * message has been handed to the caller.  delivered must stay valid while
+ * the read is pending (it lives in the open file's state; the kernel sends
+ * no release while a read is in progress) and is read and written under the
+ * module's lock.  Serve receive files with direct_io, so that every read
+ * reaches the daemon with the caller's size.  A read of 0 bytes takes
+ * nothing.
  */
 void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 			 long type, size_t size, bool nonblock,
@@ -69,6 +126,19 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
  * waiting.  When ph is not NULL, keeps it and calls
  * fuse_lowlevel_notify_poll(ph) once such a message arrives (or the queue
  * is removed), then destroys it.
+ *
+ * System V gives no wake-up, so a watcher thread checks the queues of the
+ * kept handles every 2 ms, and only while there are any (1-3 ms latency):
+ * one IPC_STAT per queue and tick; for a type other than 0, a MSG_COPY scan
+ * of the queue when its state changed (at most every 100 ms otherwise),
+ * which takes nothing.  Without MSG_COPY a typed poll reports POLLIN for
+ * any message (a spurious wake-up, never a lost one).  A removed queue
+ * answers POLLIN|POLLERR (the read then says ENOENT).  The kernel asks
+ * anew on every poll(2), and nothing tells the daemon when a poller went
+ * away, so handles are bounded: one is notified (a harmless spurious
+ * wake-up: a poller still there asks again) after 30 s, or when more than
+ * BLOCKING_MAX_POLLS are kept (the oldest).  The caller should answer POLLIN
+ * itself for an open whose message was already delivered (it reads EOF).
  */
 void blocking_mq_poll(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, struct fuse_pollhandle *ph);
