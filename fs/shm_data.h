@@ -4,12 +4,19 @@
  * read/write/pread/pwrite reach the segment at once, coherent with shmat()
  * users.  mmap MAP_SHARED is the segment itself when kernel passthrough is
  * active (the open is answered with a backing file: the segment's own shmem
- * file), else the documented fallback (see the man page).  Truncation and
- * writes past the end follow the spec: the size never changes; truncating
- * to n zero-fills [n, size); growing is EFBIG; writing past the end ENOSPC.
+ * file); in the fallback (direct_io) MAP_SHARED gives ENODEV and
+ * MAP_PRIVATE a private copy.  Truncation and writes past the end follow
+ * the spec: the size never changes; truncating to n zero-fills [n, size);
+ * growing is EFBIG; a write at or past the end is ENOSPC, one across it a
+ * short write of the part that fits.
+ *
+ * While a segment's data file is open (anywhere, any number of times), the
+ * daemon holds one attachment of it: number_attached counts it, and the
+ * first open and last release set the attach/detach times and last_pid.
  *
  * The filesystem's dispatcher owns the inode and the permission checks; it
- * calls these for the data node only.
+ * calls these for the data node only.  The man page (DATA FILES) has the
+ * user's view.
  */
 #ifndef IPCFS_SHM_DATA_H
 #define IPCFS_SHM_DATA_H
