@@ -41,7 +41,7 @@ def write(path, text):
 
 
 def sh(script, **kw):
-    return subprocess.run(["sh", "-c", script], capture_output=True,
+    return subprocess.run(["bash", "-c", script], capture_output=True,
                           text=True, **kw)
 
 
