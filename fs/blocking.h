@@ -50,6 +50,20 @@
  * nonblock is the caller's O_NONBLOCK (fi->flags): the call then never
  * waits and answers EAGAIN where it would have.
  *
+ * WHAT THE CALLER MUST DO for files whose writes can wait (sem op, mq send):
+ * the kernel holds the inode's i_rwsem for the whole of a FUSE write (shared
+ * with FOPEN_PARALLEL_DIRECT_WRITES within i_size, exclusive otherwise),
+ * and an O_TRUNC open (`echo -1 > op`, Python's open(p, "w")) takes it
+ * exclusively in do_truncate(), uninterruptibly.  So while one P (or one
+ * send on a full queue) waits, a V or another send through the SAME inode
+ * hangs in the kernel in D state, unkillable, and never reaches the daemon
+ * (measured: `echo 1 > op` never arrives while `echo -1 > op` waits).  The
+ * cure, measured to work: give such files a fresh node id on every lookup
+ * (fuse_entry_param.ino unique per LOOKUP, entry timeout 0, the stable
+ * number in attr.st_ino; FORGET frees it), so that every open has its own
+ * inode.  Reads take no inode lock (direct_io), so receive files need
+ * nothing of the kind.
+ *
  * Errors: a removed object (EIDRM, or EINVAL for a stale id) is ENOENT; an
  * interrupted wait EINTR; would-block under O_NONBLOCK EAGAIN; a value
  * over SEMVMX ERANGE; permissions are checked by the kernel on open
