@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -66,6 +67,17 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 				 "CAP_SYS_ADMIN\n");
 			rc = -EPERM;
 			goto fail;
+		}
+	}
+	if (sd->pt.ask) {
+		/* Each segment with open files holds one descriptor (its
+		 * backing file): allow as many as the hard limit does. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
 	rc = passthrough_mount(&sd->pt, se, mountpoint);

@@ -593,3 +593,59 @@ def test_private_segment_by_id_and_two_names_at_once(ipcfs_mount):
     finally:
         os.close(fd1)
         os.close(fd2)
+
+
+# ---------------------------------------------------------------- stress
+
+
+def test_opens_and_releases_race(ipcfs_mount, seg):
+    """Threads opening, mapping and closing one file at once: a release
+    that frees the backing file while the kernel still uses it, or a new
+    one while the old is in use, would fail opens (EBUSY/EINVAL)."""
+    import threading
+    path = data_path(ipcfs_mount)
+    errors = []
+
+    def worker(flags, n):
+        try:
+            for i in range(n):
+                fd = os.open(path, flags)
+                try:
+                    prot = mmap.PROT_READ
+                    if flags & os.O_ACCMODE == os.O_RDWR:
+                        prot |= mmap.PROT_WRITE
+                    m = mmap.mmap(fd, SIZE, prot=prot)
+                    m.close()
+                    os.pread(fd, 1, i % SIZE)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(f, 150))
+               for f in (os.O_RDONLY, os.O_RDWR, os.O_RDONLY, os.O_RDWR)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert wait_until(lambda: raw.nattch(seg.shmid) == 1)
+
+
+def test_many_segments_mapped_at_once(ipcfs_mount):
+    segs = [raw.create(SIZE, KEY + i, 0o600) for i in range(64)]
+    fds, maps = [], []
+    try:
+        for i in range(64):
+            fds.append(os.open(data_path(ipcfs_mount, KEY + i), os.O_RDWR))
+            maps.append(mmap.mmap(fds[-1], SIZE))
+            maps[-1][0:4] = b"%04d" % i
+        for i, shmid in enumerate(segs):
+            with raw.Attached(shmid) as att:
+                assert att.read(0, 4) == b"%04d" % i
+    finally:
+        for m in maps:
+            m.close()
+        for fd in fds:
+            os.close(fd)
+    assert wait_until(lambda: all(raw.nattch(s) == 0 for s in segs))
