@@ -121,11 +121,13 @@ static int seg_backing(struct shm_data *sd, fuse_req_t req, struct seg *seg)
 
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
 		 (unsigned long)start, (unsigned long)end);
+	/* Huge-page segments are served the fallback way: mappings of them
+	 * must be huge-page aligned, which a FUSE file's are not.  (Their
+	 * entry ends at a huge-page boundary: ENOENT unless the size is a
+	 * multiple of the huge page size.) */
 	fd = open(path, (seg->map.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	/* Huge-page segments: hugetlbfs files have no write_iter, and their
-	 * mappings must be huge-page aligned.  Served the fallback way. */
+		return errno == ENOENT ? -EOPNOTSUPP : -errno;
 	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC) {
 		close(fd);
 		return -EOPNOTSUPP;
@@ -169,7 +171,8 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
 	}
 	if (atomic_load(&sd->pt.granted)) {
 		rc = seg_backing(sd, req, seg);
-		if (rc != 0 && sd->mode == SHM_DATA_PASSTHROUGH) {
+		if (rc != 0 && rc != -EOPNOTSUPP &&
+		    sd->mode == SHM_DATA_PASSTHROUGH) {
 			fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough: no "
 				 "backing file for segment %d: %s\n", shmid,
 				 strerror(-rc));

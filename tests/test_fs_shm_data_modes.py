@@ -161,3 +161,40 @@ def test_fallback_mode_never_maps(mount_ipcfs):
     finally:
         os.close(fd)
     raw.remove(shmid)
+
+
+def huge_pages_free():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("HugePages_Free:"):
+                return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.parametrize("size", [2 << 20, 1 << 20])
+def test_huge_page_segment_is_served_the_fallback_way(mount_ipcfs, size):
+    """SHM_HUGETLB segments are never passed through (a FUSE file's
+    mappings are not huge-page aligned), even under data=passthrough:
+    read and write work, MAP_SHARED is ENODEV."""
+    if huge_pages_free() < 1:
+        pytest.skip("no free huge pages (vm.nr_hugepages)")
+    shm_hugetlb = 0o4000
+    shmid = raw.libc.shmget(KEY, size, raw.IPC_CREAT | 0o600 | shm_hugetlb)
+    if shmid < 0:
+        pytest.skip("shmget(SHM_HUGETLB): "
+                    + os.strerror(ctypes.get_errno()))
+    mount = mount_ipcfs("-o", "data=passthrough")
+    path = mount.path / "shm" / str(KEY) / "data"
+    assert os.stat(path).st_size == size
+    with raw.Attached(shmid) as att:
+        att.write(0, b"huge")
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert os.pread(fd, 4, 0) == b"huge"
+            assert os.pwrite(fd, b"HUGE", size - 4) == 4
+            assert att.read(size - 4, 4) == b"HUGE"
+            with pytest.raises(OSError) as e:
+                mmap.mmap(fd, size)
+            assert e.value.errno == errno.ENODEV
+        finally:
+            os.close(fd)
