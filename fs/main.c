@@ -235,21 +235,23 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	}
 
-	/* 4. The waiters for the calls that block. */
+	/* 4. Into the background (a fork: no thread may exist yet). */
+	if (fuse_daemonize(opts.foreground))
+		goto out_mount;
+
+	/* 5. The waiters for the calls that block. */
 	rc = blocking_start(&fs.blocking, se);
 	if (rc) {
-		fprintf(stderr, "%s: cannot start: %s\n", argv[0],
-			strerror(-rc));
+		fuse_log(FUSE_LOG_ERR, "%s: cannot start: %s\n", argv[0],
+			 strerror(-rc));
 		goto out_mount;
 	}
 
-	/* 5. Serve until unmounted or signalled. */
-	if (fuse_daemonize(opts.foreground))
-		goto out_blocking;
+	/* 6. Serve until unmounted or signalled (rc > 0: the signal, a
+	 * normal end). */
 	rc = run_loop(se, &opts);
-	ret = rc || shm_data_error(fs.shm_data) ? 1 : 0;
+	ret = rc < 0 || shm_data_error(fs.shm_data) ? 1 : 0;
 
-out_blocking:
 	blocking_stop(fs.blocking);
 out_mount:
 	fuse_session_unmount(se);
