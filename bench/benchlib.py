@@ -155,6 +155,11 @@ _libc.msgrcv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t,
 _libc.msgrcv.restype = ctypes.c_ssize_t
 
 
+_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+_libc.shmat.restype = ctypes.c_void_p
+_libc.shmdt.argtypes = [ctypes.c_void_p]
+
+
 def _check(rc, what):
     if rc < 0:
         e = ctypes.get_errno()
@@ -227,3 +232,14 @@ class MsgBuf:
                    "msgrcv")
         off = ctypes.sizeof(ctypes.c_long)
         return self.buf.raw[off:off + n]
+
+
+def shm_fill(ident, byte, size):
+    """Sets size bytes of segment ident to byte (attach, memset, detach)."""
+    addr = _libc.shmat(ident, None, 0)
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        _check(-1, "shmat")
+    try:
+        ctypes.memset(addr, byte, size)
+    finally:
+        _libc.shmdt(addr)
