@@ -57,31 +57,34 @@ static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
 }
 
 /* Writes libfuse's INIT reply (iov[0] header, iov[1] fuse_init_out), with
- * passthrough asked for when the kernel offered it. */
+ * passthrough asked for when the kernel offered it; refuses INIT instead
+ * when passthrough is required and cannot be had. */
 static ssize_t pt_write_init(struct passthrough *pt, int fd,
 			     const struct iovec *iov, int count)
 {
+	const size_t min_len = offsetof(struct ipcfs_fuse_init_out,
+					max_stack_depth) + sizeof(uint32_t);
 	struct ipcfs_fuse_out_header hdr;
 	struct ipcfs_fuse_init_out out;
 	struct iovec v[2];
-	size_t len;
 
 	memcpy(&hdr, iov[0].iov_base, sizeof(hdr));
-	len = iov[1].iov_len;
-	if (hdr.error != 0 || count != 2 || len > sizeof(out) ||
-	    len < offsetof(struct ipcfs_fuse_init_out, max_stack_depth) +
-			  sizeof(out.max_stack_depth))
-		return writev(fd, iov, count);
-
-	memset(&out, 0, sizeof(out));
-	memcpy(&out, iov[1].iov_base, len);
-	if (pt->ask && atomic_load(&pt->offered)) {
+	if (pt->ask && atomic_load(&pt->offered) && hdr.error == 0 &&
+	    count == 2 && iov[1].iov_len >= min_len &&
+	    iov[1].iov_len <= sizeof(out)) {
+		memset(&out, 0, sizeof(out));
+		memcpy(&out, iov[1].iov_base, iov[1].iov_len);
 		out.flags |= IPCFS_FUSE_INIT_EXT;
 		out.flags &= ~IPCFS_FUSE_WRITEBACK_CACHE;
 		out.flags2 |= IPCFS_FUSE2_PASSTHROUGH;
 		out.max_stack_depth = 1;
 		atomic_store(&pt->granted, true);
-	} else if (pt->required) {
+		v[0] = iov[0];
+		v[1].iov_base = &out;
+		v[1].iov_len = iov[1].iov_len;
+		return writev(fd, v, 2);
+	}
+	if (pt->required && hdr.error == 0) {
 		fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough: the kernel "
 			 "does not offer FUSE passthrough; refusing to mount\n");
 		atomic_store(&pt->error, -EOPNOTSUPP);
@@ -90,11 +93,7 @@ static ssize_t pt_write_init(struct passthrough *pt, int fd,
 		fuse_session_exit(pt->se);
 		return write(fd, &hdr, sizeof(hdr));
 	}
-	v[0].iov_base = &hdr;
-	v[0].iov_len = sizeof(hdr);
-	v[1].iov_base = &out;
-	v[1].iov_len = len;
-	return writev(fd, v, 2);
+	return writev(fd, iov, count);
 }
 
 static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
