@@ -44,6 +44,108 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Instances of op and send files                                     */
+/* ------------------------------------------------------------------ */
+
+/* One per inode the kernel holds; freed indices are reused from a stack. */
+struct instance {
+	fuse_ino_t base;
+	uint64_t nlookup; /* 0: free */
+};
+
+static pthread_mutex_t inst_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct instance *insts;
+static uint32_t *inst_free; /* stack of free indices */
+static size_t inst_count, inst_nfree, inst_cap;
+
+#define INSTANCE_MAX UINT32_MAX
+
+static bool instance_index(fuse_ino_t ino, size_t *index)
+{
+	if ((uint64_t)ino >> SHIFT_NODE != NODE_INSTANCE)
+		return false;
+	*index = (uint32_t)ino;
+	return true;
+}
+
+int instance_new(fuse_ino_t base, fuse_ino_t *ino)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&inst_lock);
+	if (inst_nfree) {
+		i = inst_free[--inst_nfree];
+	} else {
+		if (inst_count == INSTANCE_MAX) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		if (inst_count == inst_cap) {
+			size_t cap = inst_cap ? 2 * inst_cap : 64;
+			struct instance *n = realloc(insts, cap * sizeof(*n));
+			uint32_t *f;
+
+			if (!n) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			insts = n;
+			f = realloc(inst_free, cap * sizeof(*f));
+			if (!f) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			inst_free = f;
+			inst_cap = cap;
+		}
+		i = inst_count++;
+	}
+	insts[i] = (struct instance){ base, 1 };
+	*ino = ((uint64_t)NODE_INSTANCE << SHIFT_NODE) | (uint32_t)i;
+out:
+	pthread_mutex_unlock(&inst_lock);
+	return rc;
+}
+
+bool instance_forget(fuse_ino_t ino, uint64_t n, fuse_ino_t *base)
+{
+	bool freed = false;
+	size_t i;
+
+	if (!instance_index(ino, &i))
+		return false;
+	pthread_mutex_lock(&inst_lock);
+	if (i < inst_count && insts[i].nlookup) {
+		insts[i].nlookup -= n < insts[i].nlookup ? n : insts[i].nlookup;
+		if (!insts[i].nlookup) {
+			*base = insts[i].base;
+			inst_free[inst_nfree++] = (uint32_t)i;
+			freed = true;
+		}
+	}
+	pthread_mutex_unlock(&inst_lock);
+	return freed;
+}
+
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p)
+{
+	size_t i;
+	fuse_ino_t base = 0;
+
+	if (instance_index(ino, &i)) {
+		pthread_mutex_lock(&inst_lock);
+		if (i < inst_count && insts[i].nlookup)
+			base = insts[i].base;
+		pthread_mutex_unlock(&inst_lock);
+		if (!base)
+			return false;
+		ino = base;
+	}
+	return ino_split(ino, p);
+}
+
 uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
 			unsigned long long size)
 {
@@ -159,11 +261,18 @@ bool type_slot_type(unsigned slot, long *type)
 	return ok;
 }
 
-void type_slots_clear(void)
+void inode_tables_clear(void)
 {
 	pthread_mutex_lock(&slot_lock);
 	free(slots);
 	slots = NULL;
 	slot_count = slot_cap = 0;
 	pthread_mutex_unlock(&slot_lock);
+	pthread_mutex_lock(&inst_lock);
+	free(insts);
+	free(inst_free);
+	insts = NULL;
+	inst_free = NULL;
+	inst_count = inst_nfree = inst_cap = 0;
+	pthread_mutex_unlock(&inst_lock);
 }

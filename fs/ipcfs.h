@@ -80,6 +80,13 @@ int ipcfs_errno(int rc, enum ipcore_op op);
  *
  * Only root, the kind directories and by-id directories are stable; all
  * others are volatile and answered with zero entry and attribute timeouts.
+ *
+ * Files whose writes can wait (op, send) are looked up as a fresh
+ * "instance" node every time (NODE_INSTANCE, the low 32 bits an index in a
+ * table that maps it to the file's number above, which st_ino shows):
+ * the kernel holds a file's inode lock for the whole of a write, so a P
+ * waiting in one shell would otherwise hang every other write to the same
+ * op file in the kernel (see blocking.h).  FORGET frees an instance.
  */
 enum node {
 	NODE_ROOT = 0,  /* ino 1 (FUSE_ROOT_ID) */
@@ -90,6 +97,7 @@ enum node {
 	NODE_TYPES = 5, /* mq/<key>/type/ */
 	NODE_TYPE = 6,  /* mq/<key>/type/<t>/ */
 	NODE_FILE = 7,  /* any file below an object directory */
+	NODE_INSTANCE = 8, /* one lookup of an op or send file */
 };
 
 enum via {
@@ -112,6 +120,16 @@ fuse_ino_t ino_make(const struct ino_parts *p);
 /* Returns false for a number this filesystem never hands out. */
 bool ino_split(fuse_ino_t ino, struct ino_parts *p);
 
+/* Like ino_split(), and an instance gives the parts of its file. */
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p);
+
+/* Makes an instance of file number base (nlookup 1).  Returns 0 or
+ * -ENOMEM/-ENOSPC. */
+int instance_new(fuse_ino_t base, fuse_ino_t *ino);
+/* Drops n lookups of an instance; returns true, with its file's number in
+ * *base, when that freed it. */
+bool instance_forget(fuse_ino_t ino, uint64_t n, fuse_ino_t *base);
+
 /* The FUSE generation of an object's nodes (see above). */
 uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
 			unsigned long long size);
@@ -126,8 +144,9 @@ int type_slot_get(int msqid, long type);
 void type_slot_ref(unsigned slot, uint64_t n);
 void type_slot_forget(unsigned slot, uint64_t n);
 bool type_slot_type(unsigned slot, long *type);
-/* Frees every slot, at unmount (the kernel sends no forget then). */
-void type_slots_clear(void);
+/* Frees every type slot and instance, at unmount (the kernel sends no
+ * forget then). */
+void inode_tables_clear(void);
 
 /* ------------------------------------------------------------------ */
 /* Objects and their files                                            */

@@ -260,7 +260,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	type_slots_clear();
+	inode_tables_clear();
 out_opts:
 	free(opts.mountpoint);
 out_args:

@@ -201,7 +201,7 @@ static int resolve(fuse_ino_t ino, struct node_ref *n)
 	int rc;
 
 	memset(n, 0, sizeof(*n));
-	if (!ino_split(ino, &n->p))
+	if (!ino_resolve(ino, &n->p))
 		return -ESTALE;
 	if (!node_has_obj(&n->p))
 		return 0;
@@ -312,11 +312,21 @@ static void node_stat(const struct ipcfs *fs, const struct node_ref *n,
 	}
 }
 
+static void forget_one(fuse_ino_t ino, uint64_t nlookup);
+
+/* Files whose writes can wait get an instance per lookup (ipcfs.h). */
+static bool node_has_instances(const struct node_ref *n)
+{
+	return n->p.node == NODE_FILE && (n->file->role == ROLE_OP ||
+					  n->file->role == ROLE_SEND);
+}
+
 /* Answers a lookup (or mkdir) with node n.  A type slot's count was taken
  * by the caller; it is given back if the kernel never gets the entry. */
 static void reply_node(fuse_req_t req, const struct node_ref *n)
 {
 	struct fuse_entry_param e;
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	node_stat(ipcfs_of(req), n, &e.attr);
@@ -328,8 +338,16 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 		e.attr_timeout = STABLE_TIMEOUT;
 		e.entry_timeout = STABLE_TIMEOUT;
 	}
-	if (fuse_reply_entry(req, &e) && node_has_slot(&n->p))
-		type_slot_forget(n->p.param - 1, 1);
+	if (node_has_instances(n)) {
+		rc = instance_new(e.attr.st_ino, &e.ino);
+		if (rc) {
+			forget_one(e.attr.st_ino, 1);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	if (fuse_reply_entry(req, &e))
+		forget_one(e.ino, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -422,6 +440,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		type_slot_ref(pp->param - 1, 1);
 		return 0;
 	case NODE_FILE:
+	case NODE_INSTANCE: /* resolved to NODE_FILE */
 		return -ENOTDIR;
 	}
 	return -ENOENT;
@@ -443,7 +462,13 @@ static void ipcfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void forget_one(fuse_ino_t ino, uint64_t nlookup)
 {
 	struct ino_parts p;
+	fuse_ino_t base;
 
+	/* An instance holds one count of its file's type slot. */
+	if (instance_forget(ino, nlookup, &base)) {
+		ino = base;
+		nlookup = 1;
+	}
 	if (ino_split(ino, &p) && node_has_slot(&p))
 		type_slot_forget(p.param - 1, nlookup);
 }
@@ -651,6 +676,7 @@ static int build_listing(fuse_req_t req, struct dirbuf *d,
 	case NODE_TYPES: /* any type can be looked up; none is listed */
 		return 0;
 	case NODE_FILE:
+	case NODE_INSTANCE:
 		break;
 	}
 	return -ENOTDIR;
@@ -1006,7 +1032,7 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 /* The file definition of an open file's inode, without a system call. */
 static const struct file_def *open_file(fuse_ino_t ino, struct ino_parts *p)
 {
-	if (!ino_split(ino, p) || p->node != NODE_FILE)
+	if (!ino_resolve(ino, p) || p->node != NODE_FILE)
 		return NULL;
 	return file_get(p->kind, p->file);
 }

@@ -421,3 +421,31 @@ def test_data_file_routes_to_the_segment(ipcfs_mount):
     with open(d / "data", "rb") as f:
         f.seek(100)
         assert f.read(4) == b"back"
+
+
+def test_waiting_p_does_not_hold_up_a_v_on_the_same_file(ipcfs_mount):
+    """op and send get an inode per lookup (the kernel locks an inode for
+    the whole of a write); st_ino stays the file's one number."""
+    ident = ipc_raw.create("sem", key=27)
+    op = ipcfs_mount.path / "sem" / "27" / "op"
+    assert os.stat(op).st_ino == os.stat(op).st_ino
+    p = subprocess.Popen(["bash", "-c", "echo -1 > %s" % op])
+    try:
+        wait_for(lambda: ipc_raw.info("sem", ident) and
+                 read(op.parent / "waiting_for_nonzero") == "1\n")
+        r = subprocess.run(["bash", "-c", "echo 1 > %s" % op], timeout=10)
+        assert r.returncode == 0
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert ipc_raw.sem_get_value(ident) == 0
+
+
+def wait_for(predicate, timeout=5.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
