@@ -42,6 +42,15 @@ def private_ipc(script, argv, extra=()):
     return None  # not reached
 
 
+def machine():
+    """One line on the machine, to judge the numbers' noise by: CPUs,
+    kernel, and the load average (other work on a shared machine)."""
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    return (f"machine: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
+            f"load average {load}")
+
+
 def rss_kib_self():
     """Resident set size of this process in KiB (/proc/self/statm)."""
     with open("/proc/self/statm") as f:
