@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,8 +515,12 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 /* Directories                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A listing, built when a read starts at offset 0 and replied in slices. */
+/* A listing, built when a read starts at offset 0 and replied in slices.
+ * The lock is held over each reply: the caller may close the directory as
+ * soon as the kernel has the bytes, and releasedir must not free them under
+ * a writev that has not returned yet. */
 struct dirbuf {
+	pthread_mutex_t lock;
 	char *p;
 	size_t len, cap;
 };
@@ -702,9 +707,12 @@ static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	pthread_mutex_init(&d->lock, NULL);
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi))
+	if (fuse_reply_open(req, fi)) {
+		pthread_mutex_destroy(&d->lock);
 		free(d);
+	}
 }
 
 static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -714,13 +722,14 @@ static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct node_ref n;
 	int rc;
 
+	pthread_mutex_lock(&d->lock);
 	if (off == 0) {
 		rc = resolve(ino, &n);
 		if (!rc)
 			rc = build_listing(req, d, &n);
 		if (rc) {
 			fuse_reply_err(req, -rc);
-			return;
+			goto out;
 		}
 	}
 	if (off < 0 || (size_t)off >= d->len)
@@ -729,6 +738,8 @@ static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_buf(req, d->p + off,
 			       d->len - (size_t)off < size ?
 				       d->len - (size_t)off : size);
+out:
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void ipcfs_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -737,6 +748,9 @@ static void ipcfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	pthread_mutex_lock(&d->lock); /* a reply may still be on its way */
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_destroy(&d->lock);
 	free(d->p);
 	free(d);
 	fuse_reply_err(req, 0);

@@ -26,7 +26,10 @@ def best_of(runs, argv):
     return best, r.stdout
 
 
-def test_ls_l_of_10000_semaphores_is_fast_and_linear(ipcfs_mount):
+def test_ls_l_of_10000_semaphores_is_fast_and_linear(ipcfs_mount, ipcfs_bin):
+    # An ASan+UBSan daemon is several times slower: the bound is for the
+    # real build; the instrumented one is held to linearity.
+    limit = 3.0 if b"__asan_init" in ipcfs_bin.read_bytes() else 1.0
     sem = str(ipcfs_mount.path / "sem")
     make_sems(1, 10000)
     t1, out = best_of(3, ["ls", "-l", sem])
@@ -34,7 +37,7 @@ def test_ls_l_of_10000_semaphores_is_fast_and_linear(ipcfs_mount):
     assert len(lines) == 1 + 10000 + 1  # total, the sets, by-id
     assert all(l.startswith("drw-------") or l.startswith("drwx------")
                for l in lines[1:] if not l.endswith("by-id"))
-    assert t1 < 1.0, "ls -l of 10,000 took %.2f s" % t1
+    assert t1 < limit, "ls -l of 10,000 took %.2f s" % t1
 
     make_sems(10001, 10000)
     t2, out = best_of(3, ["ls", "-l", sem])
@@ -44,4 +47,4 @@ def test_ls_l_of_10000_semaphores_is_fast_and_linear(ipcfs_mount):
 
     t3, out = best_of(3, ["ls", sem + "/by-id"])
     assert len(out.splitlines()) == 20000
-    assert t3 < 0.5
+    assert t3 < 0.5 * limit
