@@ -82,6 +82,10 @@ static void test_values(void)
 	CHECK_RC(value_of(0), 5);
 	CHECK_RC(ipcore_sem_set_value(set_id, 0, -1), -ERANGE);
 	CHECK_RC(value_of(0), 5);
+	/* Checked before any system call: even a bad id gives ERANGE. */
+	CHECK_RC(ipcore_sem_set_value(-1, 0, IPCORE_SEM_VALUE_MAX + 1),
+		 -ERANGE);
+	CHECK_RC(ipcore_sem_set_value(-1, 0, 1), -EINVAL);
 	CHECK_RC(ipcore_sem_set_value(set_id, 1, IPCORE_SEM_VALUE_MAX), 0);
 	CHECK_RC(value_of(1), IPCORE_SEM_VALUE_MAX);
 

@@ -42,6 +42,46 @@ static void cleanup(void)
 	}
 }
 
+/* A test that hangs (a wait that never ends) fails on its own, removing
+ * its objects, rather than wait for meson's or pytest's timeout. */
+#define WATCHDOG_SECONDS 30
+
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "watchdog: the test hung; giving up\n";
+	ssize_t ignored;
+
+	(void)sig;
+	ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)ignored;
+	cleanup(); /* only system calls: safe enough in a handler */
+	_exit(3);
+}
+
+static void start_watchdog(void)
+{
+	struct sigevent sev;
+	struct itimerspec its;
+	struct sigaction sa;
+	timer_t timer;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_watchdog;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGUSR2;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = WATCHDOG_SECONDS;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0 ||
+	    timer_settime(timer, 0, &its, NULL) < 0) {
+		fprintf(stderr, "watchdog: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 void test_init(const char *name)
 {
 	test_name = name;
@@ -56,6 +96,7 @@ void test_init(const char *name)
 	}
 	owner_pid = getpid();
 	atexit(cleanup);
+	start_watchdog();
 }
 
 void test_track(enum ipcore_kind kind, int id)
