@@ -1,0 +1,172 @@
+/*
+ * Private declarations shared by the sysv_ipc extension's .c files.
+ *
+ * The module is a thin layer over the ipcore library: argument parsing,
+ * object lifetime, the GIL and signals live here; system calls and the
+ * meaning of errno values live in core/.
+ */
+#ifndef SYSV_IPC_INT_H
+#define SYSV_IPC_INT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "ipcore.h"
+
+/* What 1.1.0 reports as its version; we keep it so version checks pass. */
+#define SYSV_IPC_VERSION "1.1.0"
+
+/* A return code meaning "a Python exception is already set". */
+#define SYSV_RC_PYERR INT_MIN
+
+/* Per-module state: the exceptions and the types. */
+typedef struct {
+	PyObject *Error;
+	PyObject *InternalError;
+	PyObject *PermissionsError;
+	PyObject *ExistentialError;
+	PyObject *BusyError;
+	PyObject *NotAttachedError;
+	PyTypeObject *SemaphoreType;
+	PyTypeObject *SemaphoreSetType;
+	PyTypeObject *SharedMemoryType;
+	PyTypeObject *MessageQueueType;
+} sysv_state;
+
+extern PyModuleDef sysv_ipc_module;
+
+/*
+ * The first members of every object of the module, so that attribute code
+ * shared by the kinds (key, id, owner and mode) can work on any of them.
+ */
+#define SYSV_OBJECT_HEAD \
+	PyObject_HEAD \
+	key_t key; \
+	int id
+
+typedef struct {
+	SYSV_OBJECT_HEAD;
+} SysvObject;
+
+/* ---------------------------------------------------------------- module.c */
+
+/* The state of the module that obj (the module itself, or an instance of
+ * one of its types, or of a subclass) belongs to.  Never NULL for those. */
+sysv_state *sysv_get_state(PyObject *obj);
+
+/* ---------------------------------------------------------------- errors.c */
+
+/*
+ * Raises the exception that rc (a negated errno from an ipcore call made
+ * for op on an object of kind) stands for, and returns NULL.  rc may also
+ * be SYSV_RC_PYERR, in which case the exception already set is kept.  obj
+ * locates the module (see sysv_get_state).  This is the only place where
+ * error kinds become exceptions.
+ */
+PyObject *sysv_error(PyObject *obj, enum ipcore_kind kind, enum ipcore_op op,
+		     int rc);
+
+/* The exception class for an error kind (borrowed), for the few places
+ * that raise with a message of their own. */
+PyObject *sysv_exception(PyObject *obj, enum ipcore_error_kind err);
+
+/* ---------------------------------------------------------------- args.c */
+
+/*
+ * A fast parser for METH_FASTCALL | METH_KEYWORDS methods.  params lists
+ * the names of the positional-or-keyword parameters (NULL-terminated);
+ * out[i] receives a borrowed reference to the argument for params[i], and
+ * is left as the caller set it (normally NULL) when that argument is not
+ * given.  The first nrequired parameters must be given.  Returns 0, or -1
+ * with TypeError set as CPython's own functions word it.
+ */
+int sysv_parse(const char *fname, const char *const *params, int nrequired,
+	       PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+	       PyObject **out);
+
+/* Converts a key argument: None asks for a random key (only valid with
+ * IPC_EXCL in flags), else an int in [KEY_MIN, KEY_MAX].  Returns 0 or -1
+ * with ValueError/TypeError set. */
+int sysv_parse_key(PyObject *obj, int flags, key_t *key,
+		   enum ipcore_key_choice *choice);
+
+/* Checks the IPC_CREAT/IPC_EXCL combination of a constructor's flags. */
+int sysv_check_flags(int flags);
+
+/*
+ * Converts a timeout argument: None (or obj NULL, or +inf) waits forever
+ * (*timeout = NULL); an int or float >= 0 is stored in *ts and *timeout
+ * points at it.  Anything else is TypeError.  Returns 0 or -1.
+ */
+int sysv_parse_timeout(PyObject *obj, struct timespec *ts,
+		       const struct timespec **timeout);
+
+/* Converts a non-negative index-like int into *out; -1 with an exception
+ * (ValueError, naming what, when negative). */
+int sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out);
+
+/* Raises the error for deleting a writable attribute (fix #1). */
+int sysv_no_delete(PyObject *self, const char *name);
+
+/*
+ * Getters and setters shared by the three kinds.  The closure encodes the
+ * object kind and the field: SYSV_PERM_CLOSURE(IPCORE_SEM, SYSV_PERM_UID).
+ */
+enum sysv_perm_field {
+	SYSV_PERM_UID,
+	SYSV_PERM_GID,
+	SYSV_PERM_CUID,
+	SYSV_PERM_CGID,
+	SYSV_PERM_MODE,
+};
+
+#define SYSV_PERM_CLOSURE(kind, field) \
+	((void *)(intptr_t)(((int)(kind) << 8) | (int)(field)))
+
+PyObject *sysv_get_key(PyObject *self, void *closure);
+PyObject *sysv_get_id(PyObject *self, void *closure);
+PyObject *sysv_get_perm(PyObject *self, void *closure);
+int sysv_set_perm(PyObject *self, PyObject *value, void *closure);
+
+/* Converts a time_t, a pid_t and a uid_t to Python ints. */
+#define sysv_from_time(t) PyLong_FromLongLong((long long)(t))
+#define sysv_from_pid(p) PyLong_FromLong((long)(p))
+#define sysv_from_uid(u) PyLong_FromUnsignedLong((unsigned long)(u))
+
+/* ------------------------------------------------------- semaphore.c */
+
+/*
+ * Runs ops (all on set id) with semtimedop(2), following PEP 475: the GIL
+ * is released only when the call may block, an EINTR runs the signal
+ * handlers and, unless one raised, retries with the time left (timeout
+ * NULL: forever).  Returns 0, a negated errno, or SYSV_RC_PYERR when a
+ * signal handler raised.
+ */
+int sysv_semop(int id, struct sembuf *ops, size_t nops,
+	       const struct timespec *timeout);
+
+/* Converts a delta argument (a C short, not 0) to its absolute value. */
+int sysv_parse_delta(PyObject *obj, int *delta);
+
+/* -------------------------------------------------------- type specs */
+
+/*
+ * A function for a PyType_Slot or PyModuleDef_Slot, whose value is a
+ * void *.  POSIX makes the conversion safe; going through uintptr_t keeps
+ * -Wpedantic (which forbids it done directly) quiet.
+ */
+#define SYSV_SLOT(f) ((void *)(uintptr_t)(f))
+
+extern PyType_Spec sysv_semaphore_spec;
+extern PyType_Spec sysv_semaphore_set_spec;
+extern PyType_Spec sysv_shared_memory_spec;
+extern PyType_Spec sysv_message_queue_spec;
+
+/* shared_memory.c: a new attached SharedMemory for segment id (attach()). */
+PyObject *sysv_shm_attach_new(PyObject *module, int id, const void *address,
+			      int flags);
+
+#endif /* SYSV_IPC_INT_H */
