@@ -22,6 +22,18 @@
 /* Root, kind and by-id directories never change. */
 #define STABLE_TIMEOUT 86400.0
 
+/*
+ * Everything below an object directory: names are never cached (entry
+ * timeout 0), so every path walk asks again, and a LOOKUP answers with
+ * fresh attributes; those are then kept for one clock tick (the kernel
+ * rounds 1 ms up to a jiffy) so that the stat(2) that follows a path walk
+ * costs no second request.  Only fstat(2) of an open file can see
+ * attributes a tick old.  ls -l then makes 3 requests per object (statx and
+ * the two ACL getxattrs each walk the path) instead of 4.
+ */
+#define VOLATILE_ENTRY_TIMEOUT 0.0
+#define VOLATILE_ATTR_TIMEOUT 0.001
+
 static const char *const kind_dirs[] = { "sem", "shm", "mq" };
 
 /* ------------------------------------------------------------------ */
@@ -335,6 +347,8 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 	if (node_has_obj(&n->p)) {
 		e.generation = ino_generation(n->o.kind, obj_perm(&n->o),
 					      obj_size(&n->o));
+		e.attr_timeout = VOLATILE_ATTR_TIMEOUT;
+		e.entry_timeout = VOLATILE_ENTRY_TIMEOUT;
 	} else {
 		e.attr_timeout = STABLE_TIMEOUT;
 		e.entry_timeout = STABLE_TIMEOUT;
@@ -495,7 +509,8 @@ static void reply_attr(fuse_req_t req, const struct node_ref *n)
 	struct stat st;
 
 	node_stat(ipcfs_of(req), n, &st);
-	fuse_reply_attr(req, &st, node_has_obj(&n->p) ? 0.0 : STABLE_TIMEOUT);
+	fuse_reply_attr(req, &st, node_has_obj(&n->p) ? VOLATILE_ATTR_TIMEOUT :
+							STABLE_TIMEOUT);
 }
 
 static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
