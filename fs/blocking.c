@@ -487,24 +487,28 @@ static fuse_req_t blk_take_req(struct blk_waiter *w, bool *stop)
 /* Giving back                                                        */
 /* ------------------------------------------------------------------ */
 
-/* Adds back the units a P took (inverse semop).  Only ERANGE (others
- * raised the value near SEMVMX meanwhile) can refuse it; then retries
- * while may_wait, every millisecond, until blocking_stop. */
-static void blk_sem_give_back(struct blocking *b, int id, unsigned short num,
-			      short delta, bool may_wait)
+/* The inverse semop of a P: one try.  True when done, or when there is
+ * nothing to give back to (the set is gone); false when only a later try can
+ * do it: ERANGE (others raised the value near SEMVMX meanwhile). */
+static bool blk_sem_try_give_back(int id, unsigned short num, short delta)
 {
 	/* A P of -32768 can never complete (SEMVMX is 32767). */
 	short up = delta == SHRT_MIN ? SHRT_MAX : (short)-delta;
 	int rc;
 
 	if (delta >= 0)
-		return;
-	for (;;) {
-		rc = ipcore_sem_op(id, num, up, IPC_NOWAIT, NULL);
-		if (rc != -ERANGE && rc != -EINTR && rc != -EAGAIN)
-			break;
-		if (!may_wait)
-			break;
+		return true;
+	rc = ipcore_sem_op(id, num, up, IPC_NOWAIT, NULL);
+	return rc != -ERANGE && rc != -EINTR && rc != -EAGAIN;
+}
+
+/* Tries again every millisecond, until done or blocking_stop(). */
+static void blk_sem_give_back(struct blocking *b, int id, unsigned short num,
+			      short delta)
+{
+	bool done;
+
+	while (!(done = blk_sem_try_give_back(id, num, delta))) {
 		pthread_mutex_lock(&b->lock);
 		if (b->stopping) {
 			pthread_mutex_unlock(&b->lock);
@@ -513,10 +517,10 @@ static void blk_sem_give_back(struct blocking *b, int id, unsigned short num,
 		blk_timedwait(&b->left_cv, &b->lock, blk_now() + NS_PER_MS);
 		pthread_mutex_unlock(&b->lock);
 	}
-	if (rc == -ERANGE || rc == -EINTR || rc == -EAGAIN)
+	if (!done)
 		fprintf(stderr, "ipcfs: semaphore %d.%u: %d unit(s) taken for "
-			"an interrupted caller could not be given back: %s\n",
-			id, num, up, strerror(-rc));
+			"an interrupted caller could not be given back\n",
+			id, num, -delta);
 }
 
 static void blk_report_lost(int id, const struct ipcore_msgbuf *buf,
@@ -530,12 +534,12 @@ static void blk_report_lost(int id, const struct ipcore_msgbuf *buf,
 /*
  * Re-sends a message that was received for a caller who is gone.  It goes
  * to the back of the queue (System V has no way to put it back in front);
- * see blocking.h.  On a full queue waits for room, until blocking_stop.
+ * see blocking.h.  rc is the result of a first try with IPC_NOWAIT, made
+ * before the caller was answered; on a full queue this waits for room,
+ * until blocking_stop().
  */
-static void blk_mq_give_back(struct blk_waiter *w, size_t len)
+static void blk_mq_give_back(struct blk_waiter *w, size_t len, int rc)
 {
-	int rc = ipcore_mq_send(w->id, w->buf, len, IPC_NOWAIT);
-
 	while (rc == -EAGAIN || rc == -EINTR) {
 		if (!blk_enter(w, true))
 			break;
@@ -549,6 +553,12 @@ static void blk_mq_give_back(struct blk_waiter *w, size_t len)
 		blk_report_lost(w->id, w->buf, len, rc);
 }
 
+static int blk_mq_try_give_back(int id, const struct ipcore_msgbuf *buf,
+				size_t len)
+{
+	return ipcore_mq_send(id, buf, len, IPC_NOWAIT);
+}
+
 static void blk_launch(struct blocking *b, struct blk_waiter *w);
 
 /* The same from a libfuse worker: tries once, and leaves the waiting for
@@ -557,7 +567,7 @@ static void blk_mq_give_back_later(struct blocking *b, int id,
 				   struct ipcore_msgbuf *buf, size_t len)
 {
 	struct blk_waiter *w;
-	int rc = ipcore_mq_send(id, buf, len, IPC_NOWAIT);
+	int rc = blk_mq_try_give_back(id, buf, len);
 	int err;
 
 	if (rc != -EAGAIN) {
@@ -586,7 +596,7 @@ static void blk_sem_wait(struct blk_waiter *w)
 {
 	struct blocking *b = w->b;
 	fuse_req_t req;
-	bool stop;
+	bool stop, back;
 	int rc;
 
 	/* A stray EINTR (not ours) waits again; blk_enter() says when not. */
@@ -609,13 +619,20 @@ static void blk_sem_wait(struct blk_waiter *w)
 	req = blk_take_req(w, &stop);
 	if (rc == 0 && !stop) {
 		if (fuse_reply_write(req, w->size) != 0)
-			blk_sem_give_back(b, w->id, w->num, w->delta, true);
+			blk_sem_give_back(b, w->id, w->num, w->delta);
 		return;
 	}
-	fuse_reply_err(req, rc == 0 || rc == -EINTR ? EINTR
-			    : blk_errno(rc, IPCORE_OP_SEMOP));
-	if (rc == 0)
-		blk_sem_give_back(b, w->id, w->num, w->delta, true);
+	if (rc != 0) {
+		fuse_reply_err(req, rc == -EINTR ? EINTR
+				    : blk_errno(rc, IPCORE_OP_SEMOP));
+		return;
+	}
+	/* Given back before the caller's call ends, so that it finds the
+	 * value as it was. */
+	back = blk_sem_try_give_back(w->id, w->num, w->delta);
+	fuse_reply_err(req, EINTR);
+	if (!back)
+		blk_sem_give_back(b, w->id, w->num, w->delta);
 }
 
 /* EINVAL from msgsnd: the queue is gone, or the message is too long. */
@@ -695,14 +712,18 @@ static void blk_receive_wait(struct blk_waiter *w)
 				    : blk_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
-	if (stop) {
-		fuse_reply_err(req, EINTR);
-		blk_mq_give_back(w, (size_t)n);
-	} else if (eof) {
-		fuse_reply_buf(req, NULL, 0);
-		blk_mq_give_back(w, (size_t)n);
+	if (stop || eof) {
+		/* Back in the queue before the caller's call ends. */
+		int rc = blk_mq_try_give_back(w->id, w->buf, (size_t)n);
+
+		if (stop)
+			fuse_reply_err(req, EINTR);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		blk_mq_give_back(w, (size_t)n, rc);
 	} else if (fuse_reply_buf(req, w->buf->text, (size_t)n) != 0) {
-		blk_mq_give_back(w, (size_t)n);
+		blk_mq_give_back(w, (size_t)n,
+				 blk_mq_try_give_back(w->id, w->buf, (size_t)n));
 	}
 }
 
@@ -730,7 +751,7 @@ static void *blk_waiter_main(void *arg)
 		blk_receive_wait(w);
 		break;
 	case BLK_GIVE_BACK:
-		blk_mq_give_back(w, w->size);
+		blk_mq_give_back(w, w->size, -EAGAIN);
 		break;
 	}
 	blk_waiter_done(w);
@@ -791,8 +812,11 @@ void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 	int err;
 
 	if (rc == 0) {
-		if (fuse_reply_write(req, ack_size) != 0)
-			blk_sem_give_back(b, semid, num, delta, false);
+		if (fuse_reply_write(req, ack_size) != 0 &&
+		    !blk_sem_try_give_back(semid, num, delta))
+			fprintf(stderr, "ipcfs: semaphore %d.%u: %d unit(s) "
+				"taken for a caller who is gone could not be "
+				"given back\n", semid, num, -delta);
 		return;
 	}
 	if (rc != -EAGAIN || nonblock) {
@@ -902,8 +926,8 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 		*delivered = true;
 		pthread_mutex_unlock(&b->lock);
 		if (done) { /* another read of this open was first */
-			fuse_reply_buf(req, NULL, 0);
 			blk_mq_give_back_later(b, msqid, buf, (size_t)n);
+			fuse_reply_buf(req, NULL, 0);
 		} else if (fuse_reply_buf(req, buf->text, (size_t)n) != 0) {
 			blk_mq_give_back_later(b, msqid, buf, (size_t)n);
 		}
