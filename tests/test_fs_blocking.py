@@ -751,3 +751,33 @@ def test_kill_while_units_arrive_takes_nothing(mount, semid, children):
         assert value + succeeded <= pers // 2, "cycle %d" % cycle
         assert rawb.sem_waiting_for_nonzero(semid) == 0
         children.kill_all()
+
+
+# ---------------------------------------------------------------- -s
+
+def test_single_threaded_mount_does_not_block_either(mount_ipcfs, children):
+    """With -s one thread serves every request: waits must still not
+    hold it."""
+    mount = mount_ipcfs("-s")
+    msq = raw.create("mq", KEY, 0o666)
+    semid = raw.create("sem", SEMKEY, 0o666)
+    cats = [children.cat(receive_path(mount)) for _ in range(60)]
+    pers = [children.shell("echo -1 > %s" % op_path(mount))
+            for _ in range(40)]
+    wait_threads(mount, 100)
+    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 40, 10)
+    _, took = timed(os.listdir, mq_dir(mount))
+    assert took < 0.5
+    reader = children.python(READER, receive_path(mount), 4096)
+    reader.send_signal(signal.SIGUSR1)
+    out, _ = reader.communicate(timeout=10)
+    assert out.split() == ["ERR", "EINTR"]
+    for i in range(60):
+        raw.msg_send(msq, b"s%02d" % i)
+    raw.sem_op(semid, 40)
+    outs = sorted(c.communicate(timeout=10)[0] for c in cats)
+    assert outs == sorted(b"s%02d" % i for i in range(60))
+    for p in pers:
+        assert p.wait(timeout=10) == 0
+    assert raw.sem_get_value(semid) == 0
+    assert drain(msq) == []
