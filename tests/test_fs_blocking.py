@@ -475,6 +475,40 @@ def test_many_polls_without_messages_then_one(mount, msq):
         os.close(fd)
 
 
+POLLER = r"""
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+ep = select.epoll()
+ep.register(fd, select.EPOLLIN)
+print("READY", flush=True)
+t0 = time.monotonic()
+events = ep.poll(20)
+print("WOKE", len(events), "%.3f" % (time.monotonic() - t0), flush=True)
+"""
+
+
+def test_many_pollers_all_wake_on_one_message(mount, msq, children):
+    pollers = [children.python(POLLER, receive_path(mount, mtype=t))
+               for t in (1, 1, 2, 0, -1, -3) * 4]
+    time.sleep(0.3)
+    assert all(p.poll() is None for p in pollers)
+    raw.msg_send(msq, b"one", mtype=1)  # matches 1, 0, -1 and -3
+    woke = {}
+    for i, p in enumerate(pollers):
+        if i % 6 == 2:
+            continue  # type 2: still waiting
+        out, _ = p.communicate(timeout=10)
+        word, n, took = out.split()
+        assert (word, n) == ("WOKE", "1")
+        woke[i] = float(took)
+    assert all(pollers[i].poll() is None for i in range(2, 24, 6))
+    raw.msg_send(msq, b"two", mtype=2)
+    for i in range(2, 24, 6):
+        out, _ = pollers[i].communicate(timeout=10)
+        assert out.split()[:2] == ["WOKE", "1"]
+    assert drain(msq) == [(1, b"one"), (2, b"two")]
+
+
 # ---------------------------------------------------------------- send
 
 def test_send_on_a_full_queue_blocks_then_goes(mount, msq, children):
