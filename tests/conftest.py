@@ -10,6 +10,7 @@
   failing the test if the daemon crashed or printed an error.
 """
 
+import atexit
 import ctypes
 import os
 import pathlib
@@ -51,8 +52,30 @@ def _enter_private_ipc_namespace():
 ORIGINAL_IPC_NAMESPACE = os.readlink("/proc/self/ns/ipc")
 
 
+def _confine_asan_preload_to_python():
+    """Under scripts/test --sanitize, LD_PRELOAD brings the ASan runtime
+    that the instrumented extension module needs in python3.  Other
+    programs the tests run (dd, cat, ...) must not get it: ASan is stricter
+    than glibc (dd's aligned_alloc aborts).  So drop it from the
+    environment and point sys.executable, which the tests use to start
+    Python children, at a wrapper that puts it back."""
+    preload = os.environ.pop("LD_PRELOAD", "")
+    if "libasan" not in preload:
+        return
+    wrapper_dir = tempfile.mkdtemp(prefix="ipcfs-asan-python-")
+    os.chmod(wrapper_dir, 0o755)  # tests run Python as nobody too
+    atexit.register(shutil.rmtree, wrapper_dir, True)
+    wrapper = os.path.join(wrapper_dir, "python3")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nLD_PRELOAD=%s exec %s "$@"\n'
+                % (preload, sys.executable))
+    os.chmod(wrapper, 0o755)
+    sys.executable = wrapper
+
+
 def pytest_configure(config):
     _enter_private_ipc_namespace()
+    _confine_asan_preload_to_python()
 
 
 def list_ipc_ids(kind):
