@@ -1,0 +1,220 @@
+"""Helpers shared by the tests/test_sysv_ipc_*.py files (and a few tests of
+the helpers themselves, so that this file is a test file like the others).
+
+- `made` is a fixture that remembers IPC objects and removes them at
+  teardown, on every path.
+- `Child` runs a Python script in a second process that imports the same
+  built module (and, like every child of the suite, shares its private IPC
+  namespace); it is always killed and reaped at the end of the test.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import sysv_ipc
+
+MODULE_DIR = os.path.dirname(os.path.abspath(sysv_ipc.__file__))
+
+
+def remove_quietly(obj):
+    try:
+        obj.remove()
+    except sysv_ipc.ExistentialError:
+        pass
+
+
+class Made:
+    """Collects IPC objects a test makes; removes them all at teardown."""
+
+    def __init__(self):
+        self.objects = []
+
+    def __call__(self, obj):
+        self.objects.append(obj)
+        return obj
+
+    def sem(self, *args, **kwargs):
+        if not args and "key" not in kwargs:
+            args = (None, sysv_ipc.IPC_CREX)
+        return self(sysv_ipc.Semaphore(*args, **kwargs))
+
+    def sem_set(self, nsems=3, *args, **kwargs):
+        if not args and "key" not in kwargs:
+            return self(sysv_ipc.SemaphoreSet(None, nsems, sysv_ipc.IPC_CREX,
+                                              **kwargs))
+        return self(sysv_ipc.SemaphoreSet(*args, **kwargs))
+
+    def shm(self, *args, **kwargs):
+        if not args and "key" not in kwargs:
+            args = (None, sysv_ipc.IPC_CREX)
+        return self(sysv_ipc.SharedMemory(*args, **kwargs))
+
+    def mq(self, *args, **kwargs):
+        if not args and "key" not in kwargs:
+            args = (None, sysv_ipc.IPC_CREX)
+        return self(sysv_ipc.MessageQueue(*args, **kwargs))
+
+    def remove_all(self):
+        for obj in reversed(self.objects):
+            remove_quietly(obj)
+        self.objects.clear()
+
+
+@pytest.fixture
+def made():
+    m = Made()
+    try:
+        yield m
+    finally:
+        m.remove_all()
+
+
+class Child:
+    """A Python child process running `code` with sysv_ipc importable.
+
+    The script's stdout is a pipe read line by line with expect(); stderr
+    is kept for failure messages.  kill() always runs at teardown."""
+
+    def __init__(self, code, *, user=None):
+        self.err = None
+        env = dict(os.environ)
+        env["PYTHONPATH"] = MODULE_DIR + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        prelude = "import sys, os, time, signal, sysv_ipc\n"
+        if user is not None:
+            prelude += "os.setgid(%d); os.setuid(%d)\n" % (user, user)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", prelude + textwrap.dedent(code)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env)
+
+    def expect(self, text, timeout=10.0):
+        """Reads stdout lines until one equals text; fails on EOF."""
+        import selectors
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    self.kill()
+                    pytest.fail("child did not print %r in %.0f s; stderr:\n%s"
+                                % (text, timeout, self.stderr()))
+                line = self.proc.stdout.readline()
+                if not line:
+                    self.kill()
+                    pytest.fail("child exited (%s) before printing %r; "
+                                "stderr:\n%s"
+                                % (self.proc.wait(), text, self.stderr()))
+                if line.rstrip("\n") == text:
+                    return
+        finally:
+            sel.close()
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout=10.0):
+        """Waits for exit; returns (returncode, rest of stdout).  The
+        child's stderr is then in self.err."""
+        try:
+            out, self.err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail("child did not exit within %.0f s" % timeout)
+        return self.proc.returncode, out
+
+    def stderr(self):
+        if self.err is not None:
+            return self.err
+        if self.proc.poll() is None:
+            return "(still running)"
+        try:
+            return self.proc.stderr.read()
+        except ValueError:
+            return ""
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.communicate(timeout=10)
+        except (ValueError, subprocess.TimeoutExpired):
+            pass
+
+
+@pytest.fixture
+def child():
+    """Factory: child(code, user=None) -> Child; all killed at teardown."""
+    children = []
+
+    def start(code, **kwargs):
+        c = Child(code, **kwargs)
+        children.append(c)
+        return c
+
+    try:
+        yield start
+    finally:
+        for c in children:
+            c.kill()
+
+
+def run_child(code, timeout=30.0, **kwargs):
+    """Runs code to completion; returns CompletedProcess (text)."""
+    c = Child(code, **kwargs)
+    try:
+        out, err = c.proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        pytest.fail("child did not finish within %.0f s" % timeout)
+    return subprocess.CompletedProcess(c.proc.args, c.proc.returncode, out,
+                                       err)
+
+
+def wait_until(predicate, timeout=10.0, interval=0.005):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+NOBODY = 65534
+
+
+# ------------------------------------------------------ tests of the helpers
+
+
+def test_made_removes_what_it_made():
+    m = Made()
+    sem = m.sem()
+    m.remove_all()
+    with pytest.raises(sysv_ipc.ExistentialError):
+        sem.value
+
+
+def test_child_shares_the_namespace_and_module(made):
+    sem = made.sem(initial_value=7)
+    done = run_child("""
+        print(sysv_ipc.__file__)
+        print(sysv_ipc.Semaphore(%d).value)
+    """ % sem.key)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split()
+    assert os.path.dirname(lines[0]) == MODULE_DIR
+    assert lines[1] == "7"
+
+
+def test_child_is_killed_at_teardown(child):
+    c = child("time.sleep(60)")
+    c.kill()
+    assert c.proc.returncode == -signal.SIGKILL
