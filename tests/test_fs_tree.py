@@ -449,3 +449,24 @@ def wait_for(predicate, timeout=5.0):
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.005)
+
+
+def test_select_on_receive_wakes_when_a_message_arrives(ipcfs_mount):
+    import select
+    import threading
+    ident = ipc_raw.create("mq", key=28)
+    fd = os.open(ipcfs_mount.path / "mq/28/type/4/receive",
+                 os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert select.select([fd], [], [], 0.05)[0] == []
+        t = threading.Timer(0.1, ipc_raw.msg_send, (ident, b"later", 4))
+        t.start()
+        ipc_raw.msg_send(ident, b"other type", 3)
+        assert select.select([fd], [], [], 5)[0] == [fd]
+        t.join()
+        assert os.read(fd, 100) == b"later"
+        assert os.read(fd, 100) == b""  # one message per open
+        assert select.select([fd], [], [], 0)[0] == [fd]
+    finally:
+        os.close(fd)
+    assert ipc_raw.msg_receive(ident) == (3, b"other type")
