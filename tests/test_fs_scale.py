@@ -42,8 +42,9 @@ def test_ls_l_of_10000_semaphores_is_fast_and_linear(ipcfs_mount, ipcfs_bin):
     make_sems(10001, 10000)
     t2, out = best_of(5, ["ls", "-l", sem])
     assert len(out.splitlines()) == 1 + 20000 + 1
-    # Twice the objects, about twice the time (not four times).
-    assert t2 < 3.0 * t1 + 0.05, "10k: %.3f s, 20k: %.3f s" % (t1, t2)
+    # Twice the objects, about twice the time: clearly less than the four
+    # times of anything quadratic (with room for a noisy machine).
+    assert t2 < 3.5 * t1 + 0.1, "10k: %.3f s, 20k: %.3f s" % (t1, t2)
 
     t3, out = best_of(3, ["ls", sem + "/by-id"])
     assert len(out.splitlines()) == 20000
