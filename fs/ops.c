@@ -369,6 +369,13 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 /* lookup, forget, getattr                                            */
 /* ------------------------------------------------------------------ */
 
+/* The elements of a set that have a directory: semop(2) numbers them with
+ * an unsigned short, and so does the inode number's param field. */
+static unsigned elements(const struct obj *o)
+{
+	return o->u.sem.nsems < 65536 ? o->u.sem.nsems : 65536;
+}
+
 /* Fills child with the node called name in directory parent. */
 static int lookup_child(const struct node_ref *parent, const char *name,
 			struct node_ref *child)
@@ -409,7 +416,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 	case NODE_ELEM:
 		if (pp->kind == IPCORE_SEM && pp->node == NODE_OBJ &&
 		    parent->o.u.sem.nsems > 1 &&
-		    parse_dec(name, 0, (long long)parent->o.u.sem.nsems - 1,
+		    parse_dec(name, 0, (long long)elements(&parent->o) - 1,
 			      &v, &canonical) && canonical) {
 			cp->node = NODE_ELEM;
 			cp->param = (unsigned)v;
@@ -676,7 +683,7 @@ static int build_listing(fuse_req_t req, struct dirbuf *d,
 			struct ino_parts e = self;
 
 			e.node = NODE_ELEM;
-			for (i = 0; i < n->o.u.sem.nsems && !rc; i++) {
+			for (i = 0; i < elements(&n->o) && !rc; i++) {
 				e.param = i;
 				snprintf(name, sizeof(name), "%u", i);
 				rc = dir_add(req, d, name, &e, true);
