@@ -191,6 +191,19 @@ def wait_until(predicate, timeout=10.0, interval=0.005):
 NOBODY = 65534
 
 
+def wait_blocked_in(pid, word, timeout=10.0):
+    """Waits until process pid sleeps in a kernel function whose name holds
+    word (/proc/PID/wchan: "do_msgrcv", "do_msgsnd", ...)."""
+    def blocked():
+        try:
+            with open("/proc/%d/wchan" % pid) as f:
+                return word in f.read()
+        except OSError:
+            return False
+    assert wait_until(blocked, timeout), \
+        "process %d never blocked in %s" % (pid, word)
+
+
 # ------------------------------------------------------ tests of the helpers
 
 
