@@ -237,9 +237,9 @@ static int set_max_size(const struct obj *o, unsigned elem, long long v,
 	(void)elem;
 	if (v < 0 || (unsigned long long)v > ULONG_MAX)
 		return -EINVAL;
-	/* The daemon has CAP_SYS_RESOURCE; the caller may not. */
-	if (ctx->uid != 0 && (unsigned long)v > o->u.mq.qbytes &&
-	    (unsigned long)v > msgmnb_limit())
+	/* msgctl's rule, which the daemon's own CAP_SYS_RESOURCE would
+	 * bypass: above MSGMNB only for a privileged caller. */
+	if (ctx->uid != 0 && (unsigned long)v > msgmnb_limit())
 		return -EPERM;
 	rc = ipcore_mq_set_max_bytes(o->id, (unsigned long)v);
 	return rc ? -ipcfs_errno(rc, IPCORE_OP_SET) : 0;

@@ -438,7 +438,8 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		child->type = child->file->role == ROLE_SEND ? 1 : 0;
 		return 0;
 	case NODE_TYPES:
-		if (!parse_dec(name, LONG_MIN, LONG_MAX, &v, &canonical) ||
+		/* LONG_MIN has no absolute value for msgrcv(2) to take. */
+		if (!parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
 		    !canonical)
 			return -ENOENT;
 		rc = type_slot_get(pp->id, (long)v);
