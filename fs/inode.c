@@ -1,5 +1,5 @@
 /*
- * The inode scheme (layout in ipcfs.h) and the message type slots.
+ * The inode scheme (layout in ipcfs.h) and the dynamic nodes.
  */
 #include "ipcfs.h"
 
@@ -44,108 +44,6 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Instances of op and send files                                     */
-/* ------------------------------------------------------------------ */
-
-/* One per inode the kernel holds; freed indices are reused from a stack. */
-struct instance {
-	fuse_ino_t base;
-	uint64_t nlookup; /* 0: free */
-};
-
-static pthread_mutex_t inst_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct instance *insts;
-static uint32_t *inst_free; /* stack of free indices */
-static size_t inst_count, inst_nfree, inst_cap;
-
-#define INSTANCE_MAX UINT32_MAX
-
-static bool instance_index(fuse_ino_t ino, size_t *index)
-{
-	if ((uint64_t)ino >> SHIFT_NODE != NODE_INSTANCE)
-		return false;
-	*index = (uint32_t)ino;
-	return true;
-}
-
-int instance_new(fuse_ino_t base, fuse_ino_t *ino)
-{
-	size_t i;
-	int rc = 0;
-
-	pthread_mutex_lock(&inst_lock);
-	if (inst_nfree) {
-		i = inst_free[--inst_nfree];
-	} else {
-		if (inst_count == INSTANCE_MAX) {
-			rc = -ENOSPC;
-			goto out;
-		}
-		if (inst_count == inst_cap) {
-			size_t cap = inst_cap ? 2 * inst_cap : 64;
-			struct instance *n = realloc(insts, cap * sizeof(*n));
-			uint32_t *f;
-
-			if (!n) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			insts = n;
-			f = realloc(inst_free, cap * sizeof(*f));
-			if (!f) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			inst_free = f;
-			inst_cap = cap;
-		}
-		i = inst_count++;
-	}
-	insts[i] = (struct instance){ base, 1 };
-	*ino = ((uint64_t)NODE_INSTANCE << SHIFT_NODE) | (uint32_t)i;
-out:
-	pthread_mutex_unlock(&inst_lock);
-	return rc;
-}
-
-bool instance_forget(fuse_ino_t ino, uint64_t n, fuse_ino_t *base)
-{
-	bool freed = false;
-	size_t i;
-
-	if (!instance_index(ino, &i))
-		return false;
-	pthread_mutex_lock(&inst_lock);
-	if (i < inst_count && insts[i].nlookup) {
-		insts[i].nlookup -= n < insts[i].nlookup ? n : insts[i].nlookup;
-		if (!insts[i].nlookup) {
-			*base = insts[i].base;
-			inst_free[inst_nfree++] = (uint32_t)i;
-			freed = true;
-		}
-	}
-	pthread_mutex_unlock(&inst_lock);
-	return freed;
-}
-
-bool ino_resolve(fuse_ino_t ino, struct ino_parts *p)
-{
-	size_t i;
-	fuse_ino_t base = 0;
-
-	if (instance_index(ino, &i)) {
-		pthread_mutex_lock(&inst_lock);
-		if (i < inst_count && insts[i].nlookup)
-			base = insts[i].base;
-		pthread_mutex_unlock(&inst_lock);
-		if (!base)
-			return false;
-		ino = base;
-	}
-	return ino_split(ino, p);
-}
-
 uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
 			unsigned long long size)
 {
@@ -164,115 +62,117 @@ uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
 }
 
 /* ------------------------------------------------------------------ */
-/* Message type slots                                                 */
+/* Dynamic nodes                                                      */
 /* ------------------------------------------------------------------ */
 
-/*
- * A few slots are in use at a time (one per type directory the kernel
- * holds), so a linear search under one lock is enough.  The param field
- * holds 1 + the slot number, so at most 65535 slots.
- */
-#define SLOT_MAX 65535u
-
-struct type_slot {
-	int msqid;
-	long type;
+struct dynamic {
+	fuse_ino_t base;  /* the node's number in the static layout */
+	long type;        /* message type, for type dirs and typed files */
 	uint64_t nlookup; /* 0: free */
 };
 
-static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct type_slot *slots;
-static size_t slot_count, slot_cap;
+/* One array, freed indices reused from a stack, under one lock. */
+static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dynamic *dyns;
+static uint32_t *dyn_free;
+static size_t dyn_count, dyn_nfree, dyn_cap;
 
-int type_slot_get(int msqid, long type)
+static bool dynamic_index(fuse_ino_t ino, size_t *index)
 {
-	size_t i, free_at = slot_count;
-	int rc;
+	if ((uint64_t)ino >> SHIFT_NODE != NODE_DYNAMIC)
+		return false;
+	*index = (uint32_t)ino;
+	return true;
+}
 
-	pthread_mutex_lock(&slot_lock);
-	for (i = 0; i < slot_count; i++) {
-		if (slots[i].nlookup && slots[i].msqid == msqid &&
-		    slots[i].type == type) {
-			slots[i].nlookup++;
-			rc = (int)i;
-			goto out;
-		}
-		if (!slots[i].nlookup && free_at == slot_count)
-			free_at = i;
-	}
-	if (free_at == slot_count) {
-		if (slot_count == SLOT_MAX) {
-			rc = -ENOSPC;
-			goto out;
-		}
-		if (slot_count == slot_cap) {
-			size_t cap = slot_cap ? 2 * slot_cap : 16;
-			struct type_slot *n = realloc(slots, cap * sizeof(*n));
+static int dyn_grow(void)
+{
+	size_t cap = dyn_cap ? 2 * dyn_cap : 64;
+	struct dynamic *d;
+	uint32_t *f;
 
-			if (!n) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			slots = n;
-			slot_cap = cap;
-		}
-		slot_count++;
+	if (dyn_cap >= UINT32_MAX)
+		return -ENOSPC;
+	d = realloc(dyns, cap * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	dyns = d;
+	f = realloc(dyn_free, cap * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	dyn_free = f;
+	dyn_cap = cap;
+	return 0;
+}
+
+int dynamic_new(fuse_ino_t base, long type, fuse_ino_t *ino)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&dyn_lock);
+	if (dyn_nfree) {
+		i = dyn_free[--dyn_nfree];
+	} else {
+		if (dyn_count == dyn_cap)
+			rc = dyn_grow();
+		if (rc)
+			goto out;
+		i = dyn_count++;
 	}
-	slots[free_at] = (struct type_slot){ msqid, type, 1 };
-	rc = (int)free_at;
+	dyns[i] = (struct dynamic){ base, type, 1 };
+	*ino = ((uint64_t)NODE_DYNAMIC << SHIFT_NODE) | (uint32_t)i;
 out:
-	pthread_mutex_unlock(&slot_lock);
+	pthread_mutex_unlock(&dyn_lock);
 	return rc;
 }
 
-void type_slot_ref(unsigned slot, uint64_t n)
+void dynamic_forget(fuse_ino_t ino, uint64_t n)
 {
-	pthread_mutex_lock(&slot_lock);
-	if (slot < slot_count && slots[slot].nlookup)
-		slots[slot].nlookup += n;
-	pthread_mutex_unlock(&slot_lock);
-}
+	size_t i;
 
-void type_slot_forget(unsigned slot, uint64_t n)
-{
-	pthread_mutex_lock(&slot_lock);
-	if (slot < slot_count)
-		slots[slot].nlookup -= n < slots[slot].nlookup ?
-					       n : slots[slot].nlookup;
-	while (slot_count && !slots[slot_count - 1].nlookup)
-		slot_count--;
-	if (!slot_count) {
-		free(slots);
-		slots = NULL;
-		slot_cap = 0;
+	if (!dynamic_index(ino, &i))
+		return;
+	pthread_mutex_lock(&dyn_lock);
+	if (i < dyn_count && dyns[i].nlookup) {
+		dyns[i].nlookup -= n < dyns[i].nlookup ? n : dyns[i].nlookup;
+		if (!dyns[i].nlookup)
+			dyn_free[dyn_nfree++] = (uint32_t)i;
 	}
-	pthread_mutex_unlock(&slot_lock);
+	pthread_mutex_unlock(&dyn_lock);
 }
 
-bool type_slot_type(unsigned slot, long *type)
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type)
 {
-	bool ok;
+	size_t i;
+	bool found = false;
 
-	pthread_mutex_lock(&slot_lock);
-	ok = slot < slot_count && slots[slot].nlookup;
-	if (ok)
-		*type = slots[slot].type;
-	pthread_mutex_unlock(&slot_lock);
-	return ok;
+	if (!dynamic_index(ino, &i))
+		return ino_split(ino, p);
+	pthread_mutex_lock(&dyn_lock);
+	if (i < dyn_count && dyns[i].nlookup) {
+		ino = dyns[i].base;
+		*type = dyns[i].type;
+		found = true;
+	}
+	pthread_mutex_unlock(&dyn_lock);
+	return found && ino_split(ino, p);
 }
 
 void inode_tables_clear(void)
 {
-	pthread_mutex_lock(&slot_lock);
-	free(slots);
-	slots = NULL;
-	slot_count = slot_cap = 0;
-	pthread_mutex_unlock(&slot_lock);
-	pthread_mutex_lock(&inst_lock);
-	free(insts);
-	free(inst_free);
-	insts = NULL;
-	inst_free = NULL;
-	inst_count = inst_nfree = inst_cap = 0;
-	pthread_mutex_unlock(&inst_lock);
+	pthread_mutex_lock(&dyn_lock);
+	free(dyns);
+	free(dyn_free);
+	dyns = NULL;
+	dyn_free = NULL;
+	dyn_count = dyn_nfree = dyn_cap = 0;
+	pthread_mutex_unlock(&dyn_lock);
+}
+
+unsigned type_tag(long type)
+{
+	uint64_t h = (uint64_t)type * UINT64_C(0x9e3779b97f4a7c15);
+
+	return 1 + (unsigned)(h >> 49); /* 1 .. 32768: never 0 (untyped) */
 }

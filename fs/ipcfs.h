@@ -2,11 +2,11 @@
  * ipcfs — private declarations shared by the dispatcher (ops.c), the node
  * tables (nodes.c), the inode scheme (inode.c) and main.c.
  *
- * The filesystem keeps almost no state: a node is named entirely by its
- * inode number (see the layout below), and everything it shows is read
- * from the kernel when asked.  The one exception is the table of message
- * type directories (mq/<key>/type/<t>/), whose type does not fit in an
- * inode number: those slots are counted by lookup and freed by forget.
+ * The filesystem keeps almost no state: most nodes are named entirely by
+ * their inode number (see the layout below), and everything shown is read
+ * from the kernel when asked.  The exception is the table of dynamic nodes
+ * (a message type does not fit in an inode number; op and send files need
+ * an inode per lookup), counted by lookup and freed by forget.
  */
 #ifndef IPCFS_IPCFS_H
 #define IPCFS_IPCFS_H
@@ -60,7 +60,8 @@ int ipcfs_errno(int rc, enum ipcore_op op);
  *   56..55  via    how a directory was reached (enum via); 0 for files
  *   54..48  file   index in the kind's file table (FILE nodes)
  *   47..32  param  semaphore number (ELEM dirs, per-element files), or
- *                  1 + a message type slot (TYPE dirs, typed files), else 0
+ *                  for typed message nodes 1 + a 15-bit hash of the type
+ *                  (only so that st_ino tells types apart), else 0
  *   31..0   id     the object's kernel id
  *
  * The kernel id already embeds a sequence number that changes every time
@@ -81,12 +82,16 @@ int ipcfs_errno(int rc, enum ipcore_op op);
  * Only root, the kind directories and by-id directories are stable; all
  * others are volatile and answered with zero entry and attribute timeouts.
  *
- * Files whose writes can wait (op, send) are looked up as a fresh
- * "instance" node every time (NODE_INSTANCE, the low 32 bits an index in a
- * table that maps it to the file's number above, which st_ino shows):
- * the kernel holds a file's inode lock for the whole of a write, so a P
- * waiting in one shell would otherwise hang every other write to the same
- * op file in the kernel (see blocking.h).  FORGET frees an instance.
+ * Dynamic nodes (NODE_DYNAMIC, the low 32 bits an index in a table) are
+ * what lookup answers for message type directories and the files in them,
+ * whose type is kept in the table, and for the files whose writes can wait
+ * (op, send): the kernel holds a file's inode lock for the whole of a
+ * write, so a P waiting in one shell would otherwise hang every other
+ * write to the same op file in the kernel (see blocking.h).  Every lookup
+ * makes a new one; its entry holds the number the layout above gives the
+ * node (st_ino shows that one) and the type; FORGET frees it.  The kernel
+ * forgets an unused inode only when it reclaims it, so the table grows
+ * with the distinct lookups the kernel still caches, 24 bytes each.
  */
 enum node {
 	NODE_ROOT = 0,  /* ino 1 (FUSE_ROOT_ID) */
@@ -97,7 +102,7 @@ enum node {
 	NODE_TYPES = 5, /* mq/<key>/type/ */
 	NODE_TYPE = 6,  /* mq/<key>/type/<t>/ */
 	NODE_FILE = 7,  /* any file below an object directory */
-	NODE_INSTANCE = 8, /* one lookup of an op or send file */
+	NODE_DYNAMIC = 8, /* a lookup of a type dir, typed, op or send file */
 };
 
 enum via {
@@ -120,33 +125,26 @@ fuse_ino_t ino_make(const struct ino_parts *p);
 /* Returns false for a number this filesystem never hands out. */
 bool ino_split(fuse_ino_t ino, struct ino_parts *p);
 
-/* Like ino_split(), and an instance gives the parts of its file. */
-bool ino_resolve(fuse_ino_t ino, struct ino_parts *p);
+/* Like ino_split(), and a dynamic node gives the parts of its number and,
+ * in *type, its message type (untouched for other nodes). */
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type);
 
-/* Makes an instance of file number base (nlookup 1).  Returns 0 or
+/* Makes a dynamic node (nlookup 1) for number base and type.  Returns 0 or
  * -ENOMEM/-ENOSPC. */
-int instance_new(fuse_ino_t base, fuse_ino_t *ino);
-/* Drops n lookups of an instance; returns true, with its file's number in
- * *base, when that freed it. */
-bool instance_forget(fuse_ino_t ino, uint64_t n, fuse_ino_t *base);
+int dynamic_new(fuse_ino_t base, long type, fuse_ino_t *ino);
+/* Drops n lookups of a dynamic node, freeing it at 0 (nothing for other
+ * numbers). */
+void dynamic_forget(fuse_ino_t ino, uint64_t n);
+/* Frees every dynamic node, at unmount (the kernel sends no forget then). */
+void inode_tables_clear(void);
+
+/* The param field of typed message nodes. */
+unsigned type_tag(long type);
 
 /* The FUSE generation of an object's nodes (see above). */
 uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
 			unsigned long long size);
 
-/*
- * Message type slots.  type_slot_get() finds or makes the slot for
- * (msqid, type) and counts one lookup; type_slot_ref() counts n more on a
- * slot in use; type_slot_forget() drops n and frees the slot at zero.
- * type_slot_type() reads a slot's type.  Return -ENOSPC when full.
- */
-int type_slot_get(int msqid, long type);
-void type_slot_ref(unsigned slot, uint64_t n);
-void type_slot_forget(unsigned slot, uint64_t n);
-bool type_slot_type(unsigned slot, long *type);
-/* Frees every type slot and instance, at unmount (the kernel sends no
- * forget then). */
-void inode_tables_clear(void);
 
 /* ------------------------------------------------------------------ */
 /* Objects and their files                                            */

@@ -202,19 +202,12 @@ static bool node_has_obj(const struct ino_parts *p)
 	return p->node >= NODE_OBJ;
 }
 
-/* True if the node's param is a type slot reference. */
-static bool node_has_slot(const struct ino_parts *p)
-{
-	return p->kind == IPCORE_MQ && p->param &&
-	       (p->node == NODE_TYPE || p->node == NODE_FILE);
-}
-
 static int resolve(fuse_ino_t ino, struct node_ref *n)
 {
 	int rc;
 
 	memset(n, 0, sizeof(*n));
-	if (!ino_resolve(ino, &n->p))
+	if (!ino_resolve(ino, &n->p, &n->type))
 		return -ESTALE;
 	if (!node_has_obj(&n->p))
 		return 0;
@@ -230,14 +223,10 @@ static int resolve(fuse_ino_t ino, struct node_ref *n)
 					n->p.node == NODE_FILE) &&
 	    n->p.param >= n->o.u.sem.nsems)
 		return -ENOENT;
-	if (n->p.kind == IPCORE_MQ && n->p.node == NODE_FILE && n->file) {
-		if (n->file->role == ROLE_SEND)
-			n->type = 1;
-		else if (n->file->role == ROLE_RECEIVE)
-			n->type = 0;
-	}
-	if (node_has_slot(&n->p) && !type_slot_type(n->p.param - 1, &n->type))
-		return -ESTALE;
+	/* Untyped send and receive: type 1 and any; typed ones got theirs
+	 * from the dynamic node. */
+	if (n->p.kind == IPCORE_MQ && n->p.node == NODE_FILE && !n->p.param)
+		n->type = n->file->role == ROLE_SEND ? 1 : 0;
 	return 0;
 }
 
@@ -325,17 +314,19 @@ static void node_stat(const struct ipcfs *fs, const struct node_ref *n,
 	}
 }
 
-static void forget_one(fuse_ino_t ino, uint64_t nlookup);
-
-/* Files whose writes can wait get an instance per lookup (ipcfs.h). */
-static bool node_has_instances(const struct node_ref *n)
+/* Nodes that are looked up as a new dynamic node each time (ipcfs.h):
+ * typed message nodes, and files whose writes can wait. */
+static bool node_is_dynamic(const struct node_ref *n)
 {
-	return n->p.node == NODE_FILE && (n->file->role == ROLE_OP ||
-					  n->file->role == ROLE_SEND);
+	if (n->p.node == NODE_TYPE)
+		return true;
+	return n->p.node == NODE_FILE &&
+	       (n->p.param ? n->p.kind == IPCORE_MQ :
+			     n->file->role == ROLE_OP ||
+				     n->file->role == ROLE_SEND);
 }
 
-/* Answers a lookup (or mkdir) with node n.  A type slot's count was taken
- * by the caller; it is given back if the kernel never gets the entry. */
+/* Answers a lookup (or mkdir) with node n. */
 static void reply_node(fuse_req_t req, const struct node_ref *n)
 {
 	struct fuse_entry_param e;
@@ -353,16 +344,15 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 		e.attr_timeout = STABLE_TIMEOUT;
 		e.entry_timeout = STABLE_TIMEOUT;
 	}
-	if (node_has_instances(n)) {
-		rc = instance_new(e.attr.st_ino, &e.ino);
+	if (node_is_dynamic(n)) {
+		rc = dynamic_new(e.attr.st_ino, n->type, &e.ino);
 		if (rc) {
-			forget_one(e.attr.st_ino, 1);
 			fuse_reply_err(req, -rc);
 			return;
 		}
 	}
 	if (fuse_reply_entry(req, &e))
-		forget_one(e.ino, 1);
+		dynamic_forget(e.ino, 1); /* the kernel never got it */
 }
 
 /* ------------------------------------------------------------------ */
@@ -442,11 +432,8 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		if (!parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
 		    !canonical)
 			return -ENOENT;
-		rc = type_slot_get(pp->id, (long)v);
-		if (rc < 0)
-			return rc;
 		cp->node = NODE_TYPE;
-		cp->param = (unsigned)rc + 1;
+		cp->param = type_tag((long)v);
 		child->type = (long)v;
 		return 0;
 	case NODE_TYPE:
@@ -460,10 +447,9 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		cp->param = pp->param;
 		child->file = file_get(IPCORE_MQ, (unsigned)i);
 		child->type = parent->type;
-		type_slot_ref(pp->param - 1, 1);
 		return 0;
 	case NODE_FILE:
-	case NODE_INSTANCE: /* resolved to NODE_FILE */
+	case NODE_DYNAMIC: /* resolved to what it stands for */
 		return -ENOTDIR;
 	}
 	return -ENOENT;
@@ -482,23 +468,9 @@ static void ipcfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reply_node(req, &c);
 }
 
-static void forget_one(fuse_ino_t ino, uint64_t nlookup)
-{
-	struct ino_parts p;
-	fuse_ino_t base;
-
-	/* An instance holds one count of its file's type slot. */
-	if (instance_forget(ino, nlookup, &base)) {
-		ino = base;
-		nlookup = 1;
-	}
-	if (ino_split(ino, &p) && node_has_slot(&p))
-		type_slot_forget(p.param - 1, nlookup);
-}
-
 static void ipcfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	forget_one(ino, nlookup);
+	dynamic_forget(ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -508,7 +480,7 @@ static void ipcfs_forget_multi(fuse_req_t req, size_t count,
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		forget_one(forgets[i].ino, forgets[i].nlookup);
+		dynamic_forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -704,7 +676,7 @@ static int build_listing(fuse_req_t req, struct dirbuf *d,
 	case NODE_TYPES: /* any type can be looked up; none is listed */
 		return 0;
 	case NODE_FILE:
-	case NODE_INSTANCE:
+	case NODE_DYNAMIC:
 		break;
 	}
 	return -ENOTDIR;
@@ -1069,7 +1041,9 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 /* The file definition of an open file's inode, without a system call. */
 static const struct file_def *open_file(fuse_ino_t ino, struct ino_parts *p)
 {
-	if (!ino_resolve(ino, p) || p->node != NODE_FILE)
+	long type;
+
+	if (!ino_resolve(ino, p, &type) || p->node != NODE_FILE)
 		return NULL;
 	return file_get(p->kind, p->file);
 }

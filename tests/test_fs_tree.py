@@ -470,3 +470,17 @@ def test_select_on_receive_wakes_when_a_message_arrives(ipcfs_mount):
     finally:
         os.close(fd)
     assert ipc_raw.msg_receive(ident) == (3, b"other type")
+
+
+def test_any_number_of_type_directories(ipcfs_mount):
+    """A type lives in a table of dynamic nodes, freed only when the kernel
+    forgets an inode (when it reclaims it): no fixed bound may show."""
+    ipc_raw.create("mq", key=29)
+    fd = os.open(ipcfs_mount.path / "mq/29/type", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for t in range(1, 70001):
+            st = os.stat(str(t), dir_fd=fd)
+            assert stat.S_ISDIR(st.st_mode)
+        assert os.stat("70000/send", dir_fd=fd).st_mode & 0o200
+    finally:
+        os.close(fd)
