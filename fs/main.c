@@ -116,27 +116,13 @@ static int parse_data_mode(const char *s)
 
 static bool parse_shm_size(const char *s, size_t *size)
 {
-	char *end;
 	unsigned long long v;
-	unsigned shift = 0;
 
 	if (!s)
 		return true;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (!parse_size(s, &v) || v > SIZE_MAX)
 		return false;
-	if (*end == 'k' || *end == 'K')
-		shift = 10;
-	else if (*end == 'm' || *end == 'M')
-		shift = 20;
-	else if (*end == 'g' || *end == 'G')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v == 0 || v > (SIZE_MAX >> shift))
-		return false;
-	*size = (size_t)(v << shift);
+	*size = (size_t)v;
 	return true;
 }
 

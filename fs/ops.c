@@ -59,30 +59,6 @@ static bool parse_dec(const char *s, long long min, long long max,
 	return true;
 }
 
-/* Parses a size: a positive decimal with an optional K, M or G (1024^n). */
-static bool parse_size(const char *s, unsigned long long *v)
-{
-	char *end;
-	unsigned shift = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end || *v == 0 || *v > (ULLONG_MAX >> shift))
-		return false;
-	*v <<= shift;
-	return true;
-}
-
 /*
  * An object directory's name: the key in decimal (canonical: VIA_KEY) or
  * in any other spelling, e.g. 0x-hex as ipcs prints it (VIA_ALIAS),
