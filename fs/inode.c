@@ -44,23 +44,6 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
 
-uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
-			unsigned long long size)
-{
-	/* FNV-1a over the fields an object never changes. */
-	uint64_t words[5] = { (uint64_t)kind, (uint32_t)perm->key, perm->cuid,
-			      perm->cgid, size };
-	uint64_t h = UINT64_C(14695981039346656037);
-	size_t i, b;
-
-	for (i = 0; i < 5; i++)
-		for (b = 0; b < 8; b++) {
-			h ^= (words[i] >> (8 * b)) & 0xff;
-			h *= UINT64_C(1099511628211);
-		}
-	return h | 1; /* never 0, the generation of the stable nodes */
-}
-
 /* ------------------------------------------------------------------ */
 /* Dynamic nodes                                                      */
 /* ------------------------------------------------------------------ */

@@ -69,9 +69,10 @@ int ipcfs_errno(int rc, enum ipcore_op op);
  * the next one created in its slot get different inode numbers.  The id
  * only repeats after the sequence wraps (64K reuses of one slot); the FUSE
  * generation then tells the objects apart: it is a hash of the fields an
- * object never changes (key, creator uid/gid, nsems or segment size), and
- * the kernel drops an inode whose number comes back with another
- * generation.
+ * object never changes (creator uid/gid, nsems or segment size, the key of
+ * a set or queue, the creator pid of a segment, whose key becomes 0 when
+ * it is removed while attached), and the kernel drops an inode whose
+ * number comes back with another generation.
  *
  * Directories reached by different paths (sem/5, sem/0x5, sem/5:2,
  * sem/by-id/<id>) get different numbers ("via"), because the kernel does
@@ -141,9 +142,6 @@ void inode_tables_clear(void);
 /* The param field of typed message nodes. */
 unsigned type_tag(long type);
 
-/* The FUSE generation of an object's nodes (see above). */
-uint64_t ino_generation(enum ipcore_kind kind, const struct ipcore_perm *perm,
-			unsigned long long size);
 
 
 /* ------------------------------------------------------------------ */
@@ -166,6 +164,8 @@ int obj_stat(enum ipcore_kind kind, int id, struct obj *o);
 const struct ipcore_perm *obj_perm(const struct obj *o);
 /* nsems of a set, size of a segment, 0 for a queue. */
 unsigned long long obj_size(const struct obj *o);
+/* The FUSE generation of an object's nodes (see the inode layout). */
+uint64_t obj_generation(const struct obj *o);
 
 /* What a file is for, which decides how the dispatcher serves it. */
 enum file_role {

@@ -89,6 +89,25 @@ unsigned long long obj_size(const struct obj *o)
 	return 0;
 }
 
+uint64_t obj_generation(const struct obj *o)
+{
+	const struct ipcore_perm *perm = obj_perm(o);
+	uint64_t words[5] = { (uint64_t)o->kind, perm->cuid, perm->cgid,
+			      obj_size(o),
+			      o->kind == IPCORE_SHM ? (uint64_t)o->u.shm.cpid :
+						      (uint32_t)perm->key };
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i, b;
+
+	/* FNV-1a */
+	for (i = 0; i < 5; i++)
+		for (b = 0; b < 8; b++) {
+			h ^= (words[i] >> (8 * b)) & 0xff;
+			h *= UINT64_C(1099511628211);
+		}
+	return h | 1; /* never 0, the generation of the stable nodes */
+}
+
 bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm)
 {
 	return ctx->uid == 0 || ctx->uid == perm->uid || ctx->uid == perm->cuid;

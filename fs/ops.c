@@ -312,8 +312,7 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 	node_stat(ipcfs_of(req), n, &e.attr);
 	e.ino = e.attr.st_ino;
 	if (node_has_obj(&n->p)) {
-		e.generation = ino_generation(n->o.kind, obj_perm(&n->o),
-					      obj_size(&n->o));
+		e.generation = obj_generation(&n->o);
 		e.attr_timeout = VOLATILE_ATTR_TIMEOUT;
 		e.entry_timeout = VOLATILE_ENTRY_TIMEOUT;
 	} else {

@@ -484,3 +484,18 @@ def test_any_number_of_type_directories(ipcfs_mount):
         assert os.stat("70000/send", dir_fd=fd).st_mode & 0o200
     finally:
         os.close(fd)
+
+
+def test_open_data_file_survives_removal_and_a_new_lookup(ipcfs_mount):
+    """A segment removed while attached keeps its id but loses its key: the
+    inode's generation must not change with it, or the kernel would turn
+    the open file's inode bad."""
+    ident = ipc_raw.create("shm", key=34, size=4096)
+    with open(ipcfs_mount.path / "shm/34/data", "r+b") as f:
+        f.write(b"still here")
+        os.rmdir(ipcfs_mount.path / "shm/34")
+        by_id = ipcfs_mount.path / "shm/by-id" / str(ident)
+        assert read(by_id / "key") == "0\n"
+        assert os.stat(by_id / "data").st_ino == os.fstat(f.fileno()).st_ino
+        f.seek(0)
+        assert f.read(10) == b"still here"
