@@ -215,6 +215,14 @@ class RawIpc:
             return _libc.shmctl(ident, IPC_RMID, None)
         return _libc.msgctl(ident, IPC_RMID, None)
 
+    def discard(self, kind, ids):
+        """Removes the objects of a kind with these ids."""
+        ids = set(ids)
+        for i in ids:
+            self.remove(kind, i)
+        self.made = [(k, i) for k, i in self.made
+                     if not (k == kind and i in ids)]
+
     def remove_kind(self, kind):
         keep = []
         for k, i in self.made:
