@@ -140,8 +140,40 @@ def semid(mount):
 
 
 def still_blocked(proc, settle=0.3):
+    """True if proc has not ended within settle seconds."""
     time.sleep(settle)
     return proc.poll() is None
+
+
+def _wchan(pid):
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _in_fuse_wait(pid):
+    """True once pid sleeps in a FUSE request (its call reached the
+    daemon, so a signal now interrupts it there).  Where wchan is hidden,
+    settles for a pause."""
+    where = _wchan(pid)
+    if where in ("0", ""):
+        time.sleep(0.3)
+        return True
+    return where == "request_wait_answer"
+
+
+def wait_blocked(proc, timeout=10.0):
+    """Waits until proc waits in the daemon; True if it is still alive."""
+    wait_until(lambda: proc.poll() is not None or _in_fuse_wait(proc.pid),
+               timeout)
+    return proc.poll() is None
+
+
+def wait_all_blocked(procs, timeout=20.0):
+    for proc in procs:
+        assert wait_blocked(proc, timeout), proc.args
 
 
 def daemon_threads(mount):
@@ -174,7 +206,7 @@ def timed(fn, *args):
 
 def test_cat_receive_blocks_until_another_process_sends(mount, msq, children):
     cat = children.cat(receive_path(mount))
-    assert still_blocked(cat)
+    assert wait_blocked(cat)
     # `echo` in another process, through the mount.
     subprocess.run(["sh", "-c", "printf 'hello there' > %s"
                     % send_path(mount)], check=True, timeout=10)
@@ -186,7 +218,7 @@ def test_cat_receive_blocks_until_another_process_sends(mount, msq, children):
 
 def test_receive_gets_a_message_sent_by_a_program(mount, msq, children):
     cat = children.cat(receive_path(mount))
-    assert still_blocked(cat)
+    assert wait_blocked(cat)
     raw.msg_send(msq, b"\x00binary\xff", mtype=7)
     out, _ = cat.communicate(timeout=10)
     assert out == b"\x00binary\xff"
@@ -228,7 +260,7 @@ def test_emsgsize_keeps_the_message(mount, msq):
 
 def test_emsgsize_while_waiting_keeps_the_message(mount, msq, children):
     reader = children.python(READER, receive_path(mount), 10)
-    assert still_blocked(reader)
+    assert wait_blocked(reader)
     raw.msg_send(msq, b"y" * 50)
     out, _ = reader.communicate(timeout=10)
     assert out.split() == ["ERR", "EMSGSIZE"]
@@ -256,7 +288,7 @@ def test_typed_receive_follows_msgrcv_rules(mount, msq):
 
 def test_typed_receive_waits_for_its_type(mount, msq, children):
     cat = children.cat(receive_path(mount, mtype=9))
-    assert still_blocked(cat)
+    assert wait_blocked(cat)
     raw.msg_send(msq, b"not for you", mtype=8)
     assert still_blocked(cat)
     raw.msg_send(msq, b"for you", mtype=9)
@@ -273,7 +305,7 @@ def test_typed_send(mount, msq):
 
 def test_removed_queue_ends_the_wait_with_enoent(mount, msq, children):
     reader = children.python(READER, receive_path(mount), 4096)
-    assert still_blocked(reader)
+    assert wait_blocked(reader)
     raw.remove("mq", msq)
     out, _ = reader.communicate(timeout=10)
     assert out.split() == ["ERR", "ENOENT"]
@@ -283,7 +315,7 @@ def test_removed_queue_ends_the_wait_with_enoent(mount, msq, children):
 
 def test_signal_ends_a_blocked_receive_with_eintr(mount, msq, children):
     reader = children.python(READER, receive_path(mount), 4096)
-    assert still_blocked(reader)
+    assert wait_blocked(reader)
     t0 = time.monotonic()
     reader.send_signal(signal.SIGUSR1)
     out, _ = reader.communicate(timeout=10)
@@ -296,7 +328,7 @@ def test_signal_ends_a_blocked_receive_with_eintr(mount, msq, children):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_killed_reader_takes_nothing(mount, msq, children, sig):
     cats = [children.cat(receive_path(mount)) for _ in range(5)]
-    wait_threads(mount, 5)
+    wait_all_blocked(cats)
     t0 = time.monotonic()
     for cat in cats:
         cat.send_signal(sig)
@@ -323,7 +355,7 @@ def test_kill_cycles_lose_nothing(mount, msq, semid, children):
         assert wait_until(
             lambda: rawb.sem_waiting_for_nonzero(semid) == per, 10), \
             "P-ers not waiting: %d" % rawb.sem_waiting_for_nonzero(semid)
-        wait_threads(mount, 2 * per)
+        wait_all_blocked(procs)
         for proc in procs:
             proc.send_signal(sig)
         for proc in procs:
@@ -521,7 +553,7 @@ def test_send_on_a_full_queue_blocks_then_goes(mount, msq, children):
     finally:
         os.close(fd)
     writer = children.python(WRITER, send_path(mount), "abcdefgh")
-    assert still_blocked(writer)
+    assert wait_blocked(writer)
     assert raw.msg_receive(msq) == (1, b"0123456789")
     out, _ = writer.communicate(timeout=10)
     assert out.split() == ["WROTE", "8"]
@@ -532,7 +564,7 @@ def test_blocked_send_interrupted_sends_nothing(mount, msq, children):
     rawb.msq_set_qbytes(msq, 8)
     raw.msg_send(msq, b"full....")
     writer = children.python(WRITER, send_path(mount), "late")
-    assert still_blocked(writer)
+    assert wait_blocked(writer)
     writer.send_signal(signal.SIGUSR1)
     out, _ = writer.communicate(timeout=10)
     assert out.split() == ["ERR", "EINTR"]
@@ -574,9 +606,9 @@ def test_concurrent_senders_on_a_full_queue(mount, msq, children):
     raw.msg_send(msq, b"full")
     waiting = [children.shell("printf ab > %s" % send_path(mount))
                for _ in range(2)]
-    assert all(still_blocked(w) for w in waiting)
+    assert all(wait_blocked(w) for w in waiting)
     third = children.shell("printf cd > %s" % send_path(mount))
-    assert still_blocked(third)
+    assert wait_blocked(third)
     third.send_signal(signal.SIGINT)  # it must be killable
     third.wait(timeout=5)
     assert raw.msg_receive(msq) == (1, b"full")
@@ -603,7 +635,7 @@ def test_p_blocks_until_v_by_another_process(mount, semid, children):
 def test_p_of_several_units_waits_for_all(mount, semid, children):
     raw.sem_set_value(semid, 2)
     p = children.shell("echo -3 > %s" % op_path(mount))
-    assert still_blocked(p)
+    assert wait_blocked(p)
     assert raw.sem_get_value(semid) == 2
     raw.sem_op(semid, 1)
     p.wait(timeout=10)
@@ -684,7 +716,7 @@ def test_daemon_stop_ends_every_wait(mount_ipcfs, children):
     reader = children.python(READER, receive_path(mount), 4096)
     writer = children.python(WRITER, op_path(mount), "-1")
     assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 1, 10)
-    assert still_blocked(reader, 0.2)
+    assert wait_blocked(reader)
     mount.proc.send_signal(signal.SIGTERM)
     for proc in (reader, writer):
         out, _ = proc.communicate(timeout=10)
@@ -732,7 +764,8 @@ def test_kill_while_messages_arrive_loses_nothing(mount, msq):
         mm = mmap.mmap(-1, readers * SLOT)
         pids = [_forked_reader(str(receive_path(mount)), mm, i)
                 for i in range(readers)]
-        wait_threads(mount, readers)
+        for pid in pids:
+            assert wait_until(lambda: _in_fuse_wait(pid), 10)
         sent = [b"k%02d-%02d" % (cycle, i) for i in range(readers)]
         order = [("send", s) for s in sent] + [("kill", p) for p in pids]
         rng.shuffle(order)
@@ -798,11 +831,12 @@ def test_single_threaded_mount_does_not_block_either(mount_ipcfs, children):
     cats = [children.cat(receive_path(mount)) for _ in range(60)]
     pers = [children.shell("echo -1 > %s" % op_path(mount))
             for _ in range(40)]
-    wait_threads(mount, 100)
+    wait_all_blocked(cats + pers)
     assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 40, 10)
     _, took = timed(os.listdir, mq_dir(mount))
     assert took < 0.5
     reader = children.python(READER, receive_path(mount), 4096)
+    assert wait_blocked(reader)
     reader.send_signal(signal.SIGUSR1)
     out, _ = reader.communicate(timeout=10)
     assert out.split() == ["ERR", "EINTR"]
