@@ -951,6 +951,16 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 	blk_launch(b, w);
 }
 
+bool blocking_mq_delivered(struct blocking *b, const bool *delivered)
+{
+	bool done;
+
+	pthread_mutex_lock(&b->lock);
+	done = *delivered;
+	pthread_mutex_unlock(&b->lock);
+	return done;
+}
+
 /* ------------------------------------------------------------------ */
 /* Poll                                                               */
 /* ------------------------------------------------------------------ */

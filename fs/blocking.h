@@ -70,6 +70,9 @@
  * inode.  Reads take no inode lock (direct_io), so receive files need
  * nothing of the kind.
  *
+ * Every function may be called from any thread at any time between
+ * blocking_start() and blocking_stop(), concurrently.
+ *
  * Errors: a removed object (EIDRM, or EINVAL for a stale id) is ENOENT; an
  * interrupted wait EINTR; would-block under O_NONBLOCK EAGAIN; a value
  * over SEMVMX ERANGE; permissions are checked by the kernel on open
@@ -158,9 +161,14 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
  * away, so handles are bounded: one is notified (a harmless spurious
  * wake-up: a poller still there asks again) after 30 s, or when more than
  * BLOCKING_MAX_POLLS are kept (the oldest).  The caller should answer POLLIN
- * itself for an open whose message was already delivered (it reads EOF).
+ * itself for an open whose message was already delivered (it reads EOF):
+ * see blocking_mq_delivered().
  */
 void blocking_mq_poll(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, struct fuse_pollhandle *ph);
+
+/* Reads an open's delivered flag (as given to blocking_mq_receive) under
+ * the module's lock: a waiter may be setting it at that moment. */
+bool blocking_mq_delivered(struct blocking *b, const bool *delivered);
 
 #endif /* IPCFS_BLOCKING_H */
