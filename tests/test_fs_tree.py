@@ -499,3 +499,17 @@ def test_open_data_file_survives_removal_and_a_new_lookup(ipcfs_mount):
         assert os.stat(by_id / "data").st_ino == os.fstat(f.fileno()).st_ino
         f.seek(0)
         assert f.read(10) == b"still here"
+
+
+def test_pids_of_operations_through_the_mount_are_the_daemons(ipcfs_mount):
+    m = ipcfs_mount.path
+    daemon = "%d\n" % ipcfs_mount.proc.pid
+    os.mkdir(m / "sem/35")
+    os.mkdir(m / "mq/35")
+    write(m / "sem/35/op", "1")
+    assert read(m / "sem/35/last_pid") == daemon
+    write(m / "mq/35/send", "x")
+    assert read(m / "mq/35/last_send_pid") == daemon
+    assert read(m / "mq/35/receive") == "x"
+    assert read(m / "mq/35/last_receive_pid") == daemon
+    assert read(m / "mq/35/uid") == "0\n"
