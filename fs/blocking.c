@@ -803,14 +803,26 @@ static void blk_launch(struct blocking *b, struct blk_waiter *w)
 /* The calls                                                          */
 /* ------------------------------------------------------------------ */
 
+/* A request whose caller was interrupted before it reached us (it waited
+ * for a worker) is answered EINTR at once, having done nothing. */
+static bool blk_interrupted_already(fuse_req_t req)
+{
+	if (!fuse_req_interrupted(req))
+		return false;
+	fuse_reply_err(req, EINTR);
+	return true;
+}
+
 void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 		     unsigned short num, short delta, bool nonblock,
 		     size_t ack_size)
 {
 	struct blk_waiter *w;
-	int rc = ipcore_sem_op(semid, num, delta, IPC_NOWAIT, NULL);
-	int err;
+	int rc, err;
 
+	if (blk_interrupted_already(req))
+		return;
+	rc = ipcore_sem_op(semid, num, delta, IPC_NOWAIT, NULL);
 	if (rc == 0) {
 		if (fuse_reply_write(req, ack_size) != 0 &&
 		    !blk_sem_try_give_back(semid, num, delta))
@@ -844,6 +856,8 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 	struct blk_waiter *w;
 	int rc, err;
 
+	if (blk_interrupted_already(req))
+		return;
 	if (type <= 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -907,6 +921,8 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 	ssize_t n;
 	int err;
 
+	if (blk_interrupted_already(req))
+		return;
 	pthread_mutex_lock(&b->lock);
 	done = *delivered;
 	pthread_mutex_unlock(&b->lock);
