@@ -237,4 +237,8 @@ bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm);
 
 extern const struct fuse_lowlevel_ops ipcfs_ops;
 
+/* Frees what files still open when the session ended hold (they get no
+ * release).  After blocking_stop(): a pending receive writes to them. */
+void ipcfs_files_clear(void);
+
 #endif /* IPCFS_IPCFS_H */

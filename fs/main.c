@@ -240,6 +240,7 @@ int main(int argc, char *argv[])
 	ret = rc < 0 || shm_data_error(fs.shm_data) ? 1 : 0;
 
 	blocking_stop(fs.blocking);
+	ipcfs_files_clear();
 out_mount:
 	fuse_session_unmount(se);
 	shm_data_destroy(fs.shm_data);

@@ -482,6 +482,62 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 }
 
 /* ------------------------------------------------------------------ */
+/* Open files and directories                                         */
+/* ------------------------------------------------------------------ */
+
+/* The state of every open directory and message file is kept in a list:
+ * what is still open when the session ends gets no release, and is freed
+ * by ipcfs_files_clear(). */
+struct open_file {
+	struct open_file *prev, *next;
+	bool is_dir;
+};
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file *open_files;
+
+static void open_track(struct open_file *f, bool is_dir)
+{
+	f->is_dir = is_dir;
+	f->prev = NULL;
+	pthread_mutex_lock(&open_lock);
+	f->next = open_files;
+	if (open_files)
+		open_files->prev = f;
+	open_files = f;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void open_untrack(struct open_file *f)
+{
+	pthread_mutex_lock(&open_lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		open_files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void dirbuf_free(struct open_file *f);
+
+void ipcfs_files_clear(void)
+{
+	pthread_mutex_lock(&open_lock);
+	while (open_files) {
+		struct open_file *f = open_files;
+
+		open_files = f->next;
+		if (f->is_dir)
+			dirbuf_free(f);
+		else
+			free(f);
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* ------------------------------------------------------------------ */
 /* Directories                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -490,6 +546,7 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
  * soon as the kernel has the bytes, and releasedir must not free them under
  * a writev that has not returned yet. */
 struct dirbuf {
+	struct open_file link; /* first: the list holds it by this */
 	pthread_mutex_t lock;
 	char *p;
 	size_t len, cap;
@@ -657,6 +714,15 @@ static int build_listing(fuse_req_t req, struct dirbuf *d,
 	return -ENOTDIR;
 }
 
+static void dirbuf_free(struct open_file *f)
+{
+	struct dirbuf *d = (struct dirbuf *)f;
+
+	pthread_mutex_destroy(&d->lock);
+	free(d->p);
+	free(d);
+}
+
 static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
@@ -678,10 +744,11 @@ static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	pthread_mutex_init(&d->lock, NULL);
+	open_track(&d->link, true);
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi)) {
-		pthread_mutex_destroy(&d->lock);
-		free(d);
+		open_untrack(&d->link);
+		dirbuf_free(&d->link);
 	}
 }
 
@@ -720,9 +787,8 @@ static void ipcfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	pthread_mutex_lock(&d->lock); /* a reply may still be on its way */
 	pthread_mutex_unlock(&d->lock);
-	pthread_mutex_destroy(&d->lock);
-	free(d->p);
-	free(d);
+	open_untrack(&d->link);
+	dirbuf_free(&d->link);
 	fuse_reply_err(req, 0);
 }
 
@@ -953,6 +1019,7 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* What an open send or receive file remembers. */
 struct msg_handle {
+	struct open_file link; /* first: the list holds it by this */
 	long type;
 	bool delivered; /* receive: the one message of this open is read */
 };
@@ -1005,9 +1072,12 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 			return;
 		}
 		h->type = n.type;
+		open_track(&h->link, false);
 		fi->fh = (uintptr_t)h;
-		if (fuse_reply_open(req, fi))
+		if (fuse_reply_open(req, fi)) {
+			open_untrack(&h->link);
 			free(h);
+		}
 		return;
 	}
 	fuse_reply_open(req, fi);
@@ -1149,8 +1219,12 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		shm_data_release(ipcfs_of(req)->shm_data, req, fi);
 		return;
 	}
-	if (f && (f->role == ROLE_SEND || f->role == ROLE_RECEIVE))
-		free((void *)(uintptr_t)fi->fh);
+	if (f && (f->role == ROLE_SEND || f->role == ROLE_RECEIVE)) {
+		struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
+
+		open_untrack(&h->link);
+		free(h);
+	}
 	fuse_reply_err(req, 0);
 }
 

@@ -175,18 +175,38 @@ def test_sigkill_then_unmount_and_mount_again(mount_ipcfs, ipcfs_bin):
         assert code == 0 and log.read() == ""
 
 
+def daemon_env():
+    env = dict(os.environ)
+    if "IPCFS_DAEMON_ASAN_OPTIONS" in env:  # as conftest does
+        env["ASAN_OPTIONS"] = env["IPCFS_DAEMON_ASAN_OPTIONS"]
+    return env
+
+
 def test_sigterm_unmounts_and_exits_zero(ipcfs_bin, tmp_path):
+    """Also with files and directories still open: they get no release,
+    and the daemon still ends cleanly and quietly."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     proc = subprocess.Popen([str(ipcfs_bin), "-f", str(mnt)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=daemon_env())
+    fds = []
     try:
         assert wait_until(lambda: _is_mounted(mnt))
+        os.mkdir(mnt / "mq" / "8")
+        fds.append(os.open(mnt / "sem", os.O_RDONLY | os.O_DIRECTORY))
+        os.listdir(fds[-1])
+        fds.append(os.open(mnt / "mq/8/receive", os.O_RDONLY))
+        fds.append(os.open(mnt / "mq/8/type/3/send", os.O_WRONLY))
         proc.terminate()
         assert proc.wait(timeout=10) == 0
         assert not _is_mounted(mnt)
     finally:
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:  # ENOTCONN: the daemon has gone
+                pass
         if _is_mounted(mnt):
             subprocess.run(["fusermount3", "-u", "-z", str(mnt)])
         if proc.poll() is None:
