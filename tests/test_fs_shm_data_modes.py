@@ -163,26 +163,32 @@ def test_fallback_mode_never_maps(mount_ipcfs):
     raw.remove(shmid)
 
 
-def huge_pages_free():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                return int(line.split()[1])
-    return 0
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+
+
+@pytest.fixture
+def huge_pages():
+    """Reserves two huge pages for the test (as root) and gives them back."""
+    with open(NR_HUGEPAGES) as f:
+        before = int(f.read())
+    with open(NR_HUGEPAGES, "w") as f:
+        f.write(str(before + 2))
+    try:
+        yield
+    finally:
+        with open(NR_HUGEPAGES, "w") as f:
+            f.write(str(before))
 
 
 @pytest.mark.parametrize("size", [2 << 20, 1 << 20])
-def test_huge_page_segment_is_served_the_fallback_way(mount_ipcfs, size):
+def test_huge_page_segment_is_served_the_fallback_way(mount_ipcfs, size,
+                                                      huge_pages):
     """SHM_HUGETLB segments are never passed through (a FUSE file's
     mappings are not huge-page aligned), even under data=passthrough:
     read and write work, MAP_SHARED is ENODEV."""
-    if huge_pages_free() < 1:
-        pytest.skip("no free huge pages (vm.nr_hugepages)")
     shm_hugetlb = 0o4000
     shmid = raw.libc.shmget(KEY, size, raw.IPC_CREAT | 0o600 | shm_hugetlb)
-    if shmid < 0:
-        pytest.skip("shmget(SHM_HUGETLB): "
-                    + os.strerror(ctypes.get_errno()))
+    assert shmid >= 0, "shmget(SHM_HUGETLB): " + os.strerror(ctypes.get_errno())
     mount = mount_ipcfs("-o", "data=passthrough")
     path = mount.path / "shm" / str(KEY) / "data"
     assert os.stat(path).st_size == size
