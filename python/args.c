@@ -185,6 +185,26 @@ int sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out)
 	return 0;
 }
 
+int sysv_data_get(PyObject *obj, sysv_data *data)
+{
+	data->has_view = false;
+	if (PyBytes_Check(obj)) {
+		data->buf = PyBytes_AS_STRING(obj);
+		data->len = PyBytes_GET_SIZE(obj);
+		return 0;
+	}
+	if (PyUnicode_Check(obj)) {
+		data->buf = PyUnicode_AsUTF8AndSize(obj, &data->len);
+		return data->buf ? 0 : -1;
+	}
+	if (PyObject_GetBuffer(obj, &data->view, PyBUF_SIMPLE) < 0)
+		return -1;
+	data->has_view = true;
+	data->buf = data->view.buf;
+	data->len = data->view.len;
+	return 0;
+}
+
 int sysv_no_delete(PyObject *self, const char *name)
 {
 	PyErr_Format(PyExc_AttributeError,

@@ -10,6 +10,7 @@
 #include "sysv_ipc_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/msg.h>
 
@@ -19,7 +20,13 @@ typedef struct {
 	size_t capacity;           /* min(max_message_size, INT_MAX) */
 	size_t max_message_size;
 	bool busy;                 /* a thread waits in a call that uses buf */
+	PyObject *last;            /* the (bytes, type) receive() returned */
+	size_t last_len;           /* the length of the last message received */
 } MessageQueueObject;
+
+/* Messages up to this long may stay referenced by last until the next
+ * receive(); longer ones are never kept. */
+#define REUSE_MAX 4096
 
 #define MQ(o) ((MessageQueueObject *)(o))
 
@@ -36,6 +43,8 @@ static PyObject *mq_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 		MQ(self)->capacity = 0;
 		MQ(self)->max_message_size = 0;
 		MQ(self)->busy = false;
+		MQ(self)->last = NULL;
+		MQ(self)->last_len = 0;
 	}
 	return self;
 }
@@ -116,6 +125,7 @@ static void mq_dealloc(PyObject *self)
 	PyTypeObject *tp = Py_TYPE(self);
 
 	PyMem_RawFree(MQ(self)->buf);
+	Py_CLEAR(MQ(self)->last);
 	tp->tp_free(self);
 	Py_DECREF(tp);
 }
@@ -131,6 +141,60 @@ static PyObject *mq_repr(PyObject *self)
 	return PyUnicode_FromFormat("sysv_ipc.MessageQueue(%d)",
 				    (int)MQ(self)->key);
 }
+
+/* ------------------------------------------- bytes objects as buffers */
+
+/*
+ * msgsnd() and msgrcv() want the type right before the text.  In a bytes
+ * object the field right before the text is its cached hash, a long as
+ * wide as the type, so a bytes object can serve as the message buffer:
+ *
+ *  - receive_direct() has the kernel write a message into a bytes object
+ *    nobody else can see yet, then marks the hash "not computed";
+ *  - send_in_place() lends the hash field to the type for the length of
+ *    one non-blocking msgsnd() made with the GIL held, and puts it back.
+ *
+ * Either saves a copy of the whole message.  Where the layout is not this
+ * (another Python, or one without the GIL) both fall back to buf.
+ */
+#if PY_VERSION_HEX < 0x030F0000 && !defined(Py_GIL_DISABLED)
+#define BYTES_AS_MSGBUF 1
+/* ob_shash is deprecated for readers of hashes, not for us. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+_Static_assert(sizeof(((PyBytesObject *)0)->ob_shash) == sizeof(long) &&
+	       offsetof(PyBytesObject, ob_sval) ==
+	       offsetof(PyBytesObject, ob_shash) +
+	       offsetof(struct ipcore_msgbuf, text),
+	       "a bytes object's hash and text look like a message buffer");
+
+static struct ipcore_msgbuf *bytes_msgbuf(PyObject *bytes)
+{
+	return (struct ipcore_msgbuf *)(void *)
+	       &((PyBytesObject *)bytes)->ob_shash;
+}
+
+static void bytes_forget_hash(PyObject *bytes)
+{
+	((PyBytesObject *)bytes)->ob_shash = -1;
+}
+#pragma GCC diagnostic pop
+#else
+#define BYTES_AS_MSGBUF 0
+#endif
+
+/* Messages from IN_PLACE_MIN bytes are sent in place; immortal objects,
+ * which other interpreters may read, never are. */
+#define IN_PLACE_MIN 1024
+#define IN_PLACE_REFCNT_MAX ((Py_ssize_t)1 << 28)
+
+/*
+ * After a message of at least DIRECT_MIN bytes, receive() expects another
+ * long one and receives it with receive_direct().  Handles whose buffer is
+ * larger than DIRECT_MAX never do (that much would be allocated per call).
+ */
+#define DIRECT_MIN 4096
+#define DIRECT_MAX (1 << 20)
 
 /* -------------------------------------------------------------- methods */
 
@@ -159,20 +223,85 @@ static struct ipcore_msgbuf *call_buffer(PyObject *self, size_t bytes,
 	return b;
 }
 
+/* The PEP 475 wait of a send that found the queue full. */
+static int send_wait(int id, const struct ipcore_msgbuf *b, size_t len)
+{
+	int rc;
+
+	for (;;) {
+		Py_BEGIN_ALLOW_THREADS
+		rc = ipcore_mq_send(id, b, len, 0);
+		Py_END_ALLOW_THREADS
+		if (rc != -EINTR)
+			return rc;
+		if (PyErr_CheckSignals() < 0)
+			return SYSV_RC_PYERR;
+	}
+}
+
+/* One msgsnd(IPC_NOWAIT) straight from a bytes object (see above), or 1
+ * when msg cannot be sent that way. */
+static int send_in_place(PyObject *self, PyObject *msg, long type)
+{
+#if BYTES_AS_MSGBUF
+	struct ipcore_msgbuf *b;
+	long saved;
+	int rc;
+
+	if (!PyBytes_CheckExact(msg) || PyBytes_GET_SIZE(msg) < IN_PLACE_MIN ||
+	    Py_REFCNT(msg) >= IN_PLACE_REFCNT_MAX)
+		return 1;
+	b = bytes_msgbuf(msg);
+	saved = b->type;
+	b->type = type;
+	rc = ipcore_mq_send(MQ(self)->id, b, (size_t)PyBytes_GET_SIZE(msg),
+			    IPC_NOWAIT);
+	b->type = saved;
+	return rc;
+#else
+	return 1;
+#endif
+}
+
+/* Sends through buf (or a buffer of its own, see call_buffer); tried says
+ * that the non-blocking attempt was made already. */
+static int send_copy(PyObject *self, const sysv_data *data, long type,
+		     int block, bool tried)
+{
+	struct ipcore_msgbuf *b;
+	size_t len = (size_t)data->len;
+	bool temp;
+	int rc = -EAGAIN;
+
+	b = call_buffer(self, len, &temp);
+	if (!b)
+		return SYSV_RC_PYERR;
+	b->type = type;
+	memcpy(b->text, data->buf, len);
+	if (!tried)
+		rc = ipcore_mq_send(MQ(self)->id, b, len, IPC_NOWAIT);
+	if (rc == -EAGAIN && block) {
+		if (!temp)
+			MQ(self)->busy = true;
+		rc = send_wait(MQ(self)->id, b, len);
+		if (!temp)
+			MQ(self)->busy = false;
+	}
+	if (temp)
+		PyMem_RawFree(b);
+	return rc;
+}
+
 static PyObject *mq_send(PyObject *self, PyObject *const *args,
 			 Py_ssize_t nargs, PyObject *kwnames)
 {
 	static const char *const params[] = { "message", "block", "type",
 					      NULL };
 	PyObject *argv[3] = { NULL, NULL, NULL };
-	Py_buffer view = { 0 };
-	const char *data;
-	Py_ssize_t len;
-	struct ipcore_msgbuf *b;
 	PyObject *result = NULL;
+	sysv_data data;
 	long type = 1;
 	int block = 1;
-	bool temp;
 	int rc;
 
 	if (nargs == 1 && !kwnames)
@@ -193,83 +322,193 @@ static PyObject *mq_send(PyObject *self, PyObject *const *args,
 	}
 	if (!MQ(self)->buf)
 		return not_ready(self);
-
-	if (PyBytes_Check(argv[0])) {
-		data = PyBytes_AS_STRING(argv[0]);
-		len = PyBytes_GET_SIZE(argv[0]);
-	} else if (PyUnicode_Check(argv[0])) {
-		data = PyUnicode_AsUTF8AndSize(argv[0], &len);
-		if (!data)
-			return NULL;
-	} else {
-		if (PyObject_GetBuffer(argv[0], &view, PyBUF_SIMPLE) < 0)
-			return NULL;
-		data = view.buf;
-		len = view.len;
-	}
-	if ((size_t)len > MQ(self)->max_message_size) {
+	if (sysv_data_get(argv[0], &data) < 0)
+		return NULL;
+	if ((size_t)data.len > MQ(self)->max_message_size) {
 		PyErr_Format(PyExc_ValueError,
 			     "The message length exceeds queue's "
 			     "max_message_size (%zu)",
 			     MQ(self)->max_message_size);
 		goto done;
 	}
-	if ((size_t)len > MQ(self)->capacity) {
+	if ((size_t)data.len > MQ(self)->capacity) {
 		/* Longer than INT_MAX: above any MSGMAX the kernel allows. */
 		PyErr_SetString(PyExc_ValueError,
 				"The message is longer than any queue allows");
 		goto done;
 	}
 
-	b = call_buffer(self, (size_t)len, &temp);
-	if (!b)
-		goto done;
-	b->type = type;
-	memcpy(b->text, data, (size_t)len);
-
-	/* Try without waiting first, holding the GIL; wait (PEP 475) only
-	 * when the queue is full and block allows it. */
-	rc = ipcore_mq_send(MQ(self)->id, b, (size_t)len, IPC_NOWAIT);
-	if (rc == -EAGAIN && block) {
-		if (!temp)
-			MQ(self)->busy = true;
-		for (;;) {
-			Py_BEGIN_ALLOW_THREADS
-			rc = ipcore_mq_send(MQ(self)->id, b, (size_t)len, 0);
-			Py_END_ALLOW_THREADS
-			if (rc != -EINTR)
-				break;
-			if (PyErr_CheckSignals() < 0) {
-				rc = SYSV_RC_PYERR;
-				break;
-			}
-		}
-		if (!temp)
-			MQ(self)->busy = false;
-	}
-	if (temp)
-		PyMem_RawFree(b);
+	/* Try without waiting first, holding the GIL; wait (PEP 475, GIL
+	 * released, from buf) only when the queue is full and block allows
+	 * it. */
+	rc = send_in_place(self, argv[0], type);
+	if (rc == 1)
+		rc = send_copy(self, &data, type, block, false);
+	else if (rc == -EAGAIN && block)
+		rc = send_copy(self, &data, type, block, true);
 	if (rc < 0)
 		sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
 	else
 		result = Py_NewRef(Py_None);
 done:
-	if (view.obj)
-		PyBuffer_Release(&view);
+	sysv_data_release(&data);
 	return result;
 }
+
+/*
+ * Builds (bytes, type), taking the reference to bytes.  The tuple returned
+ * last time is filled again when its caller has let go of it, as zip() and
+ * enumerate() do.  It is kept only for short messages, so that no large
+ * message stays referenced after use, except by receive_direct(), which
+ * fills the kept bytes object again (see reclaim_bytes).
+ */
+static PyObject *receive_result(PyObject *self, PyObject *bytes, long type,
+				bool keep)
+{
+	PyObject *type_obj, *tuple = MQ(self)->last;
+
+	type_obj = PyLong_FromLong(type);
+	if (!type_obj) {
+		Py_DECREF(bytes);
+		return NULL;
+	}
+	if (keep && tuple && Py_REFCNT(tuple) == 1) {
+		PyObject *old_bytes = PyTuple_GET_ITEM(tuple, 0);
+		PyObject *old_type = PyTuple_GET_ITEM(tuple, 1);
+
+		PyTuple_SET_ITEM(tuple, 0, bytes);
+		PyTuple_SET_ITEM(tuple, 1, type_obj);
+		Py_DECREF(old_bytes);
+		Py_DECREF(old_type);
+		return Py_NewRef(tuple);
+	}
+	tuple = PyTuple_New(2);
+	if (!tuple) {
+		Py_DECREF(bytes);
+		Py_DECREF(type_obj);
+		return NULL;
+	}
+	PyTuple_SET_ITEM(tuple, 0, bytes);
+	PyTuple_SET_ITEM(tuple, 1, type_obj);
+	Py_XSETREF(MQ(self)->last, keep ? Py_NewRef(tuple) : NULL);
+	return tuple;
+}
+
+/* The PEP 475 wait of a receive that found nothing without waiting. */
+static ssize_t receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity,
+			    long type)
+{
+	ssize_t n;
+
+	for (;;) {
+		Py_BEGIN_ALLOW_THREADS
+		n = ipcore_mq_receive(id, b, capacity, type, 0);
+		Py_END_ALLOW_THREADS
+		if (n != -EINTR)
+			return n;
+		if (PyErr_CheckSignals() < 0)
+			return SYSV_RC_PYERR;
+	}
+}
+
+static PyObject *receive_copy(PyObject *self, long type, int block)
+{
+	size_t capacity = MQ(self)->capacity;
+	struct ipcore_msgbuf *b;
+	PyObject *result = NULL, *bytes;
+	ssize_t n;
+	bool temp;
+
+	b = call_buffer(self, capacity, &temp);
+	if (!b)
+		return NULL;
+	n = ipcore_mq_receive(MQ(self)->id, b, capacity, type, IPC_NOWAIT);
+	if (n == -ENOMSG && block) {
+		if (!temp)
+			MQ(self)->busy = true;
+		n = receive_wait(MQ(self)->id, b, capacity, type);
+		if (!temp)
+			MQ(self)->busy = false;
+	}
+	if (n < 0) {
+		sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
+	} else {
+		MQ(self)->last_len = (size_t)n;
+		bytes = PyBytes_FromStringAndSize(b->text, n);
+		if (bytes)
+			result = receive_result(self, bytes, b->type,
+						n <= REUSE_MAX);
+	}
+	if (temp)
+		PyMem_RawFree(b);
+	return result;
+}
+
+#if BYTES_AS_MSGBUF
+/* Takes back the bytes object of the last result when nothing else
+ * refers to it or to its tuple; the tuple holds None until refilled. */
+static PyObject *reclaim_bytes(PyObject *self)
+{
+	PyObject *tuple = MQ(self)->last, *bytes;
+
+	if (!tuple || Py_REFCNT(tuple) != 1)
+		return NULL;
+	bytes = PyTuple_GET_ITEM(tuple, 0);
+	if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1)
+		return NULL;
+	PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
+	return bytes;
+}
+
+/*
+ * Receives into a bytes object of capacity bytes (the last one, when it
+ * can be had back, else a new one), which is then cut to the message's
+ * length.  The object is the caller's own throughout, so the wait may
+ * release the GIL and needs no busy mark.
+ */
+static PyObject *receive_direct(PyObject *self, long type, int block)
+{
+	Py_ssize_t capacity = (Py_ssize_t)MQ(self)->capacity;
+	struct ipcore_msgbuf *b;
+	PyObject *bytes;
+	long got_type;
+	ssize_t n;
+
+	bytes = reclaim_bytes(self);
+	if (bytes && PyBytes_GET_SIZE(bytes) != capacity &&
+	    _PyBytes_Resize(&bytes, capacity) < 0)
+		return NULL;
+	if (!bytes) {
+		bytes = PyBytes_FromStringAndSize(NULL, capacity);
+		if (!bytes)
+			return NULL;
+	}
+	b = bytes_msgbuf(bytes);
+	n = ipcore_mq_receive(MQ(self)->id, b, (size_t)capacity, type,
+			      IPC_NOWAIT);
+	if (n == -ENOMSG && block)
+		n = receive_wait(MQ(self)->id, b, (size_t)capacity, type);
+	got_type = b->type;
+	bytes_forget_hash(bytes);
+
+	if (n < 0) {
+		Py_DECREF(bytes);
+		return sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
+	}
+	MQ(self)->last_len = (size_t)n;
+	if (n != capacity && _PyBytes_Resize(&bytes, n) < 0)
+		return NULL;
+	return receive_result(self, bytes, got_type, true);
+}
+#endif
 
 static PyObject *mq_receive(PyObject *self, PyObject *const *args,
 			    Py_ssize_t nargs, PyObject *kwnames)
 {
 	static const char *const params[] = { "block", "type", NULL };
 	PyObject *argv[2] = { NULL, NULL };
-	struct ipcore_msgbuf *b;
-	PyObject *result = NULL, *text, *type_obj;
 	long type = 0;
 	int block = 1;
-	ssize_t n;
-	bool temp;
 
 	if (nargs || kwnames) {
 		if (sysv_parse("receive", params, 0, args, nargs, kwnames,
@@ -285,53 +524,11 @@ static PyObject *mq_receive(PyObject *self, PyObject *const *args,
 	}
 	if (!MQ(self)->buf)
 		return not_ready(self);
-
-	b = call_buffer(self, MQ(self)->capacity, &temp);
-	if (!b)
-		return NULL;
-	n = ipcore_mq_receive(MQ(self)->id, b, MQ(self)->capacity, type,
-			      IPC_NOWAIT);
-	if (n == -ENOMSG && block) {
-		if (!temp)
-			MQ(self)->busy = true;
-		for (;;) {
-			Py_BEGIN_ALLOW_THREADS
-			n = ipcore_mq_receive(MQ(self)->id, b,
-					      MQ(self)->capacity, type, 0);
-			Py_END_ALLOW_THREADS
-			if (n != -EINTR)
-				break;
-			if (PyErr_CheckSignals() < 0) {
-				n = SYSV_RC_PYERR;
-				break;
-			}
-		}
-		if (!temp)
-			MQ(self)->busy = false;
-	}
-
-	if (n < 0) {
-		sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
-		goto done;
-	}
-	text = PyBytes_FromStringAndSize(b->text, n);
-	type_obj = text ? PyLong_FromLong(b->type) : NULL;
-	if (!type_obj) {
-		Py_XDECREF(text);
-		goto done;
-	}
-	result = PyTuple_New(2);
-	if (!result) {
-		Py_DECREF(text);
-		Py_DECREF(type_obj);
-		goto done;
-	}
-	PyTuple_SET_ITEM(result, 0, text);
-	PyTuple_SET_ITEM(result, 1, type_obj);
-done:
-	if (temp)
-		PyMem_RawFree(b);
-	return result;
+#if BYTES_AS_MSGBUF
+	if (MQ(self)->last_len >= DIRECT_MIN && MQ(self)->capacity <= DIRECT_MAX)
+		return receive_direct(self, type, block);
+#endif
+	return receive_copy(self, type, block);
 }
 
 static PyObject *mq_remove(PyObject *self, PyObject *unused)

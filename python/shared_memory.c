@@ -325,9 +325,8 @@ static PyObject *shm_write(PyObject *self, PyObject *const *args,
 	static const char *const params[] = { "s", "offset", NULL };
 	PyObject *argv[2] = { NULL, NULL };
 	struct shm_attachment *att = SHM(self)->cur;
-	Py_buffer view = { 0 };
-	Py_ssize_t offset = 0, len;
-	const char *data;
+	Py_ssize_t offset = 0;
+	sysv_data data;
 	PyObject *result = NULL;
 	int rc;
 
@@ -337,21 +336,8 @@ static PyObject *shm_write(PyObject *self, PyObject *const *args,
 		 (argv[1] && sysv_parse_size(argv[1], "offset", &offset) < 0))
 		return NULL;
 
-	/* bytes and str need no buffer request; anything else bytes-like
-	 * is asked for a contiguous buffer. */
-	if (PyBytes_Check(argv[0])) {
-		data = PyBytes_AS_STRING(argv[0]);
-		len = PyBytes_GET_SIZE(argv[0]);
-	} else if (PyUnicode_Check(argv[0])) {
-		data = PyUnicode_AsUTF8AndSize(argv[0], &len);
-		if (!data)
-			return NULL;
-	} else {
-		if (PyObject_GetBuffer(argv[0], &view, PyBUF_SIMPLE) < 0)
-			return NULL;
-		data = view.buf;
-		len = view.len;
-	}
+	if (sysv_data_get(argv[0], &data) < 0)
+		return NULL;
 
 	if (!att) {
 		not_attached(self, "Write");
@@ -362,20 +348,20 @@ static PyObject *shm_write(PyObject *self, PyObject *const *args,
 		goto done;
 	}
 	if ((size_t)offset > att->map.size ||
-	    (size_t)len > att->map.size - (size_t)offset) {
+	    (size_t)data.len > att->map.size - (size_t)offset) {
 		PyErr_SetString(PyExc_ValueError,
 				"Attempt to write past end of memory segment");
 		goto done;
 	}
-	rc = ipcore_shm_write(&att->map, (size_t)offset, data, (size_t)len);
+	rc = ipcore_shm_write(&att->map, (size_t)offset, data.buf,
+			      (size_t)data.len);
 	if (rc < 0) {
 		sysv_error(self, IPCORE_SHM, IPCORE_OP_ACCESS, rc);
 		goto done;
 	}
 	result = Py_NewRef(Py_None);
 done:
-	if (view.obj)
-		PyBuffer_Release(&view);
+	sysv_data_release(&data);
 	return result;
 }
 

@@ -108,6 +108,26 @@ int sysv_parse_timeout(PyObject *obj, struct timespec *ts,
  * (ValueError, naming what, when negative). */
 int sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out);
 
+/*
+ * The bytes of a message or of data to write: bytes and str (as UTF-8)
+ * are read in place, any other bytes-like object through a simple buffer
+ * request, which sysv_data_release() gives back.
+ */
+typedef struct {
+	const char *buf;
+	Py_ssize_t len;
+	bool has_view;
+	Py_buffer view;
+} sysv_data;
+
+int sysv_data_get(PyObject *obj, sysv_data *data);
+
+static inline void sysv_data_release(sysv_data *data)
+{
+	if (data->has_view)
+		PyBuffer_Release(&data->view);
+}
+
 /* Raises the error for deleting a writable attribute (fix #1). */
 int sysv_no_delete(PyObject *self, const char *name);
 

@@ -398,3 +398,125 @@ def test_one_system_call_per_send_and_receive(made, tmp_path):
     assert calls.count("msgrcv") == 1000
     others = [c for c in calls if c not in ("msgsnd", "msgrcv")]
     assert len(others) < 20, others
+
+
+# ------------------------------------- long messages and reused results
+
+
+def test_long_messages_round_trip_in_any_order(made):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    mq.max_size = 16384
+    sizes = [8192, 10, 5000, 4096, 0, 8192, 1, 4095, 8000, 64] * 3
+    for i, size in enumerate(sizes):
+        data = bytes([i % 251]) * size
+        mq.send(data, type=i + 1)
+        got, t = mq.receive()
+        assert (len(got), t) == (size, i + 1)
+        assert got == data
+        assert hash(got) == hash(bytes(data))  # no stale cached hash
+
+
+def test_results_held_by_the_caller_are_never_reused(made):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    kept = []
+    for i, size in enumerate([16, 16, 6000, 6000, 6000, 16, 16]):
+        mq.send(bytes([65 + i]) * size, type=i + 1)
+        if i % 2:
+            kept.append(mq.receive())           # the whole tuple
+        else:
+            kept.append(mq.receive()[0])        # only the bytes
+    for i, (size, item) in enumerate(zip([16, 16, 6000, 6000, 6000, 16, 16],
+                                         kept)):
+        data = item[0] if i % 2 else item
+        assert data == bytes([65 + i]) * size
+        if i % 2:
+            assert item[1] == i + 1
+
+
+def test_dropped_results_are_reused_safely(made):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    for size in (8000, 7000, 8192):
+        for i in range(3):  # 3 half-size messages fit the 16 KiB queue
+            mq.send(b"%d" % i * (size // 2), type=i + 1)
+        for i in range(3):
+            got, t = mq.receive()
+            assert t == i + 1 and got == b"%d" % i * (size // 2)
+
+
+def test_long_send_leaves_the_message_object_intact(made):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    data = bytes(range(256)) * 32
+    h = hash(data)
+    lookup = {data: "found"}
+    mq.send(data, type=77)
+    assert hash(data) == h
+    assert lookup[bytes(range(256)) * 32] == "found"
+    assert data == bytes(range(256)) * 32
+    assert mq.receive() == (data, 77)
+    fresh = bytes(range(256)) * 32  # hash not computed yet
+    mq.send(fresh, type=5)
+    assert hash(fresh) == h
+    assert mq.receive() == (data, 5)
+
+
+def test_long_send_waits_on_a_full_queue(made, child):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    mq.max_size = 8192
+    mq.send(b"a" * 8192)
+    c = child("""
+        q = sysv_ipc.MessageQueue(%d, max_message_size=8192)
+        big = b"b" * 8192
+        print("ready")
+        q.send(big, type=2)
+        print("sent", big == b"b" * 8192)
+    """ % mq.key)
+    wait_for_line(c, "ready", "msgsnd")
+    assert mq.receive() == (b"a" * 8192, 1)
+    c.expect("sent True")
+    assert mq.receive() == (b"b" * 8192, 2)
+    assert c.wait()[0] == 0
+
+
+def test_long_receive_errors_keep_the_handle_working(made):
+    mq = made.mq(None, CREX, max_message_size=6000)
+    mq.send(b"x" * 5000)
+    assert mq.receive() == (b"x" * 5000, 1)   # now in the direct mode
+    with pytest.raises(sysv_ipc.BusyError):
+        mq.receive(block=False)
+    with pytest.raises(sysv_ipc.BusyError):
+        mq.receive(False, 3)
+    sysv_ipc.MessageQueue(mq.key, max_message_size=7000).send(b"y" * 6500)
+    with pytest.raises(OSError) as info:
+        mq.receive()
+    assert info.value.errno == 7
+    assert mq.current_messages == 1
+    assert sysv_ipc.MessageQueue(mq.key, max_message_size=7000).receive() \
+        == (b"y" * 6500, 1)
+    mq.send(b"z" * 4500, type=9)
+    assert mq.receive() == (b"z" * 4500, 9)
+
+
+def test_threads_receiving_long_messages_on_one_handle(made):
+    mq = made.mq(None, CREX, max_message_size=8192)
+    mq.send(b"w" * 5000)
+    mq.receive()  # the direct mode
+    got = []
+    lock = threading.Lock()
+
+    def receiver():
+        for _ in range(5):
+            msg = mq.receive()
+            with lock:
+                got.append(msg)
+
+    threads = [threading.Thread(target=receiver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(15):
+            mq.send(bytes([65 + i]) * (4096 + i * 100), type=i + 1)
+    finally:
+        for t in threads:
+            t.join(10)
+    assert sorted(got, key=lambda m: m[1]) == [
+        (bytes([65 + i]) * (4096 + i * 100), i + 1) for i in range(15)]
