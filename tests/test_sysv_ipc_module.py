@@ -429,3 +429,11 @@ def test_module_reimport_in_a_fresh_interpreter_works():
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["sysv_ipc", str(2**31 - 1)]
     assert sys.modules["sysv_ipc"] is sysv_ipc
+
+
+def test_ftok_accepts_bytes_and_path_like(tmp_path):
+    key = sysv_ipc.ftok(str(tmp_path), 7, True)
+    assert sysv_ipc.ftok(tmp_path, 7, True) == key
+    assert sysv_ipc.ftok(os.fsencode(str(tmp_path)), 7, True) == key
+    with pytest.raises(TypeError):
+        sysv_ipc.ftok(7, 7, True)
