@@ -15,13 +15,13 @@
 #include <sys/msg.h>
 
 typedef struct {
-	SYSV_OBJECT_HEAD;
-	struct ipcore_msgbuf *buf; /* capacity bytes of text */
-	size_t capacity;           /* min(max_message_size, INT_MAX) */
-	size_t max_message_size;
-	bool busy;                 /* a thread waits in a call that uses buf */
-	PyObject *last;            /* the (bytes, type) receive() returned */
-	size_t last_len;           /* the length of the last message received */
+    SYSV_OBJECT_HEAD;
+    struct ipcore_msgbuf *buf; /* capacity bytes of text */
+    size_t capacity;           /* min(max_message_size, INT_MAX) */
+    size_t max_message_size;
+    bool busy;       /* a thread waits in a call that uses buf */
+    PyObject *last;  /* the (bytes, type) receive() returned */
+    size_t last_len; /* the length of the last message received */
 } MessageQueueObject;
 
 /* Messages up to this long may stay referenced by last until the next
@@ -32,114 +32,120 @@ typedef struct {
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *mq_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+static PyObject *
+mq_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-	PyObject *self = type->tp_alloc(type, 0);
+    PyObject *self = type->tp_alloc(type, 0);
 
-	if (self) {
-		MQ(self)->id = -1;
-		MQ(self)->key = IPC_PRIVATE;
-		MQ(self)->buf = NULL;
-		MQ(self)->capacity = 0;
-		MQ(self)->max_message_size = 0;
-		MQ(self)->busy = false;
-		MQ(self)->last = NULL;
-		MQ(self)->last_len = 0;
-	}
-	return self;
+    if (self) {
+        MQ(self)->id = -1;
+        MQ(self)->key = IPC_PRIVATE;
+        MQ(self)->buf = NULL;
+        MQ(self)->capacity = 0;
+        MQ(self)->max_message_size = 0;
+        MQ(self)->busy = false;
+        MQ(self)->last = NULL;
+        MQ(self)->last_len = 0;
+    }
+    return self;
 }
 
-static int mq_init(PyObject *self, PyObject *args, PyObject *kwds)
+static int
+mq_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
-	static char *kwlist[] = { "key", "flags", "mode", "max_message_size",
-				  NULL };
-	PyObject *key_obj, *max_obj = NULL;
-	int flags = 0, mode = 0600;
-	size_t max_size = 2048, capacity;
-	enum ipcore_key_choice choice;
-	struct ipcore_object obj;
-	struct ipcore_msgbuf *buf;
-	key_t key;
-	int rc;
+    static char *kwlist[] = { "key", "flags", "mode", "max_message_size",
+                              NULL };
+    PyObject *key_obj, *max_obj = NULL;
+    int flags = 0, mode = 0600;
+    size_t max_size = 2048, capacity;
+    enum ipcore_key_choice choice;
+    struct ipcore_object obj;
+    struct ipcore_msgbuf *buf;
+    key_t key;
+    int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue",
-					 kwlist, &key_obj, &flags, &mode,
-					 &max_obj))
-		return -1;
-	flags &= IPC_CREAT | IPC_EXCL;
-	if (sysv_check_flags(flags) < 0 ||
-	    sysv_parse_key(key_obj, flags, &key, &choice) < 0)
-		return -1;
-	if (max_obj) {
-		if (!PyLong_Check(max_obj)) {
-			PyErr_Format(PyExc_TypeError,
-				     "max_message_size must be int, not %.50s",
-				     Py_TYPE(max_obj)->tp_name);
-			return -1;
-		}
-		max_size = PyLong_AsSize_t(max_obj);
-		if (max_size == (size_t)-1 && PyErr_Occurred()) {
-			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
-				return -1;
-			PyErr_Clear();
-			max_size = (size_t)-1;
-		}
-		if (max_size > (size_t)PY_SSIZE_T_MAX) {
-			PyErr_Format(PyExc_ValueError,
-				     "The message length must be <= %zd",
-				     PY_SSIZE_T_MAX);
-			return -1;
-		}
-	}
-	if (MQ(self)->busy) {
-		PyErr_SetString(sysv_exception(self, IPCORE_ERR_NONE),
-				"The queue is in use by another thread");
-		return -1;
-	}
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue", kwlist,
+                                     &key_obj, &flags, &mode, &max_obj)) {
+        return -1;
+    }
+    flags &= IPC_CREAT | IPC_EXCL;
+    if (sysv_check_flags(flags) < 0 ||
+        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+        return -1;
+    }
+    if (max_obj) {
+        if (!PyLong_Check(max_obj)) {
+            PyErr_Format(PyExc_TypeError,
+                         "max_message_size must be int, not %.50s",
+                         Py_TYPE(max_obj)->tp_name);
+            return -1;
+        }
+        max_size = PyLong_AsSize_t(max_obj);
+        if (max_size == (size_t)-1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                return -1;
+            }
+            PyErr_Clear();
+            max_size = (size_t)-1;
+        }
+        if (max_size > (size_t)PY_SSIZE_T_MAX) {
+            PyErr_Format(PyExc_ValueError, "The message length must be <= %zd",
+                         PY_SSIZE_T_MAX);
+            return -1;
+        }
+    }
+    if (MQ(self)->busy) {
+        PyErr_SetString(sysv_exception(self, IPCORE_ERR_NONE),
+                        "The queue is in use by another thread");
+        return -1;
+    }
 
-	/* The kernel never holds a message longer than MSGMAX <= INT_MAX. */
-	capacity = max_size < (size_t)INT_MAX ? max_size : (size_t)INT_MAX;
-	buf = PyMem_RawMalloc(ipcore_msgbuf_size(capacity));
-	if (!buf) {
-		PyErr_NoMemory();
-		return -1;
-	}
+    /* The kernel never holds a message longer than MSGMAX <= INT_MAX. */
+    capacity = max_size < (size_t)INT_MAX ? max_size : (size_t)INT_MAX;
+    buf = PyMem_RawMalloc(ipcore_msgbuf_size(capacity));
+    if (!buf) {
+        PyErr_NoMemory();
+        return -1;
+    }
 
-	rc = ipcore_mq_get(key, choice, flags, (unsigned int)mode, &obj);
-	if (rc < 0) {
-		PyMem_RawFree(buf);
-		sysv_error(self, IPCORE_MQ, IPCORE_OP_GET, rc);
-		return -1;
-	}
-	PyMem_RawFree(MQ(self)->buf);
-	MQ(self)->buf = buf;
-	MQ(self)->capacity = capacity;
-	MQ(self)->max_message_size = max_size;
-	MQ(self)->key = obj.key;
-	MQ(self)->id = obj.id;
-	return 0;
+    rc = ipcore_mq_get(key, choice, flags, (unsigned int)mode, &obj);
+    if (rc < 0) {
+        PyMem_RawFree(buf);
+        sysv_error(self, IPCORE_MQ, IPCORE_OP_GET, rc);
+        return -1;
+    }
+    PyMem_RawFree(MQ(self)->buf);
+    MQ(self)->buf = buf;
+    MQ(self)->capacity = capacity;
+    MQ(self)->max_message_size = max_size;
+    MQ(self)->key = obj.key;
+    MQ(self)->id = obj.id;
+    return 0;
 }
 
-static void mq_dealloc(PyObject *self)
+static void
+mq_dealloc(PyObject *self)
 {
-	PyTypeObject *tp = Py_TYPE(self);
+    PyTypeObject *tp = Py_TYPE(self);
 
-	PyMem_RawFree(MQ(self)->buf);
-	Py_CLEAR(MQ(self)->last);
-	tp->tp_free(self);
-	Py_DECREF(tp);
+    PyMem_RawFree(MQ(self)->buf);
+    Py_CLEAR(MQ(self)->last);
+    tp->tp_free(self);
+    Py_DECREF(tp);
 }
 
-static PyObject *mq_str(PyObject *self)
+static PyObject *
+mq_str(PyObject *self)
 {
-	return PyUnicode_FromFormat("Key=%d, id=%d", (int)MQ(self)->key,
-				    MQ(self)->id);
+    return PyUnicode_FromFormat("Key=%d, id=%d", (int)MQ(self)->key,
+                                MQ(self)->id);
 }
 
-static PyObject *mq_repr(PyObject *self)
+static PyObject *
+mq_repr(PyObject *self)
 {
-	return PyUnicode_FromFormat("sysv_ipc.MessageQueue(%d)",
-				    (int)MQ(self)->key);
+    return PyUnicode_FromFormat("sysv_ipc.MessageQueue(%d)",
+                                (int)MQ(self)->key);
 }
 
 /* ------------------------------------------- bytes objects as buffers */
@@ -163,20 +169,21 @@ static PyObject *mq_repr(PyObject *self)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 _Static_assert(sizeof(((PyBytesObject *)0)->ob_shash) == sizeof(long) &&
-	       offsetof(PyBytesObject, ob_sval) ==
-	       offsetof(PyBytesObject, ob_shash) +
-	       offsetof(struct ipcore_msgbuf, text),
-	       "a bytes object's hash and text look like a message buffer");
+                   offsetof(PyBytesObject, ob_sval) ==
+                       offsetof(PyBytesObject, ob_shash) +
+                           offsetof(struct ipcore_msgbuf, text),
+               "a bytes object's hash and text look like a message buffer");
 
-static struct ipcore_msgbuf *bytes_msgbuf(PyObject *bytes)
+static struct ipcore_msgbuf *
+bytes_msgbuf(PyObject *bytes)
 {
-	return (struct ipcore_msgbuf *)(void *)
-	       &((PyBytesObject *)bytes)->ob_shash;
+    return (struct ipcore_msgbuf *)(void *)&((PyBytesObject *)bytes)->ob_shash;
 }
 
-static void bytes_forget_hash(PyObject *bytes)
+static void
+bytes_forget_hash(PyObject *bytes)
 {
-	((PyBytesObject *)bytes)->ob_shash = -1;
+    ((PyBytesObject *)bytes)->ob_shash = -1;
 }
 #pragma GCC diagnostic pop
 #else
@@ -198,161 +205,181 @@ static void bytes_forget_hash(PyObject *bytes)
 
 /* -------------------------------------------------------------- methods */
 
-static PyObject *not_ready(PyObject *self)
+static PyObject *
+not_ready(PyObject *self)
 {
-	PyErr_SetString(sysv_exception(self, IPCORE_ERR_NONE),
-			"MessageQueue.__init__() has not run");
-	return NULL;
+    PyErr_SetString(sysv_exception(self, IPCORE_ERR_NONE),
+                    "MessageQueue.__init__() has not run");
+    return NULL;
 }
 
 /*
  * The buffer for one call: the handle's own, or, while another thread
  * waits with that, a new one of bytes bytes of text (*temp set).
  */
-static struct ipcore_msgbuf *call_buffer(PyObject *self, size_t bytes,
-					 bool *temp)
+static struct ipcore_msgbuf *
+call_buffer(PyObject *self, size_t bytes, bool *temp)
 {
-	struct ipcore_msgbuf *b;
+    struct ipcore_msgbuf *b;
 
-	*temp = MQ(self)->busy;
-	if (!*temp)
-		return MQ(self)->buf;
-	b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
-	if (!b)
-		PyErr_NoMemory();
-	return b;
+    *temp = MQ(self)->busy;
+    if (!*temp) {
+        return MQ(self)->buf;
+    }
+    b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
+    if (!b) {
+        PyErr_NoMemory();
+    }
+    return b;
 }
 
 /* The PEP 475 wait of a send that found the queue full. */
-static int send_wait(int id, const struct ipcore_msgbuf *b, size_t len)
+static int
+send_wait(int id, const struct ipcore_msgbuf *b, size_t len)
 {
-	int rc;
+    int rc;
 
-	for (;;) {
-		Py_BEGIN_ALLOW_THREADS
-		rc = ipcore_mq_send(id, b, len, 0);
-		Py_END_ALLOW_THREADS
-		if (rc != -EINTR)
-			return rc;
-		if (PyErr_CheckSignals() < 0)
-			return SYSV_RC_PYERR;
-	}
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = ipcore_mq_send(id, b, len, 0);
+        Py_END_ALLOW_THREADS
+        if (rc != -EINTR) {
+            return rc;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            return SYSV_RC_PYERR;
+        }
+    }
 }
 
 /* One msgsnd(IPC_NOWAIT) straight from a bytes object (see above), or 1
  * when msg cannot be sent that way. */
-static int send_in_place(PyObject *self, PyObject *msg, long type)
+static int
+send_in_place(PyObject *self, PyObject *msg, long type)
 {
 #if BYTES_AS_MSGBUF
-	struct ipcore_msgbuf *b;
-	long saved;
-	int rc;
+    struct ipcore_msgbuf *b;
+    long saved;
+    int rc;
 
-	if (!PyBytes_CheckExact(msg) || PyBytes_GET_SIZE(msg) < IN_PLACE_MIN ||
-	    Py_REFCNT(msg) >= IN_PLACE_REFCNT_MAX)
-		return 1;
-	b = bytes_msgbuf(msg);
-	saved = b->type;
-	b->type = type;
-	rc = ipcore_mq_send(MQ(self)->id, b, (size_t)PyBytes_GET_SIZE(msg),
-			    IPC_NOWAIT);
-	b->type = saved;
-	return rc;
+    if (!PyBytes_CheckExact(msg) || PyBytes_GET_SIZE(msg) < IN_PLACE_MIN ||
+        Py_REFCNT(msg) >= IN_PLACE_REFCNT_MAX) {
+        return 1;
+    }
+    b = bytes_msgbuf(msg);
+    saved = b->type;
+    b->type = type;
+    rc = ipcore_mq_send(MQ(self)->id, b, (size_t)PyBytes_GET_SIZE(msg),
+                        IPC_NOWAIT);
+    b->type = saved;
+    return rc;
 #else
-	return 1;
+    return 1;
 #endif
 }
 
 /* Sends through buf (or a buffer of its own, see call_buffer); tried says
  * that the non-blocking attempt was made already. */
-static int send_copy(PyObject *self, const sysv_data *data, long type,
-		     int block, bool tried)
+static int
+send_copy(PyObject *self, const sysv_data *data, long type, int block,
+          bool tried)
 {
-	struct ipcore_msgbuf *b;
-	size_t len = (size_t)data->len;
-	bool temp;
-	int rc = -EAGAIN;
+    struct ipcore_msgbuf *b;
+    size_t len = (size_t)data->len;
+    bool temp;
+    int rc = -EAGAIN;
 
-	b = call_buffer(self, len, &temp);
-	if (!b)
-		return SYSV_RC_PYERR;
-	b->type = type;
-	memcpy(b->text, data->buf, len);
-	if (!tried)
-		rc = ipcore_mq_send(MQ(self)->id, b, len, IPC_NOWAIT);
-	if (rc == -EAGAIN && block) {
-		if (!temp)
-			MQ(self)->busy = true;
-		rc = send_wait(MQ(self)->id, b, len);
-		if (!temp)
-			MQ(self)->busy = false;
-	}
-	if (temp)
-		PyMem_RawFree(b);
-	return rc;
+    b = call_buffer(self, len, &temp);
+    if (!b) {
+        return SYSV_RC_PYERR;
+    }
+    b->type = type;
+    memcpy(b->text, data->buf, len);
+    if (!tried) {
+        rc = ipcore_mq_send(MQ(self)->id, b, len, IPC_NOWAIT);
+    }
+    if (rc == -EAGAIN && block) {
+        if (!temp) {
+            MQ(self)->busy = true;
+        }
+        rc = send_wait(MQ(self)->id, b, len);
+        if (!temp) {
+            MQ(self)->busy = false;
+        }
+    }
+    if (temp) {
+        PyMem_RawFree(b);
+    }
+    return rc;
 }
 
-static PyObject *mq_send(PyObject *self, PyObject *const *args,
-			 Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+        PyObject *kwnames)
 {
-	static const char *const params[] = { "message", "block", "type",
-					      NULL };
-	PyObject *argv[3] = { NULL, NULL, NULL };
-	PyObject *result = NULL;
-	sysv_data data;
-	long type = 1;
-	int block = 1;
-	int rc;
+    static const char *const params[] = { "message", "block", "type", NULL };
+    PyObject *argv[3] = { NULL, NULL, NULL };
+    PyObject *result = NULL;
+    sysv_data data;
+    long type = 1;
+    int block = 1;
+    int rc;
 
-	if (nargs == 1 && !kwnames)
-		argv[0] = args[0];
-	else if (sysv_parse("send", params, 1, args, nargs, kwnames, argv) < 0)
-		return NULL;
-	if (argv[1] && (block = PyObject_IsTrue(argv[1])) < 0)
-		return NULL;
-	if (argv[2]) {
-		type = PyLong_AsLong(argv[2]);
-		if (type == -1 && PyErr_Occurred())
-			return NULL;
-		if (type <= 0) {
-			PyErr_SetString(PyExc_ValueError,
-					"The type must be > 0");
-			return NULL;
-		}
-	}
-	if (!MQ(self)->buf)
-		return not_ready(self);
-	if (sysv_data_get(argv[0], &data) < 0)
-		return NULL;
-	if ((size_t)data.len > MQ(self)->max_message_size) {
-		PyErr_Format(PyExc_ValueError,
-			     "The message length exceeds queue's "
-			     "max_message_size (%zu)",
-			     MQ(self)->max_message_size);
-		goto done;
-	}
-	if ((size_t)data.len > MQ(self)->capacity) {
-		/* Longer than INT_MAX: above any MSGMAX the kernel allows. */
-		PyErr_SetString(PyExc_ValueError,
-				"The message is longer than any queue allows");
-		goto done;
-	}
+    if (nargs == 1 && !kwnames) {
+        argv[0] = args[0];
+    } else if (sysv_parse("send", params, 1, args, nargs, kwnames, argv) < 0) {
+        return NULL;
+    }
+    if (argv[1] && (block = PyObject_IsTrue(argv[1])) < 0) {
+        return NULL;
+    }
+    if (argv[2]) {
+        type = PyLong_AsLong(argv[2]);
+        if (type == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (type <= 0) {
+            PyErr_SetString(PyExc_ValueError, "The type must be > 0");
+            return NULL;
+        }
+    }
+    if (!MQ(self)->buf) {
+        return not_ready(self);
+    }
+    if (sysv_data_get(argv[0], &data) < 0) {
+        return NULL;
+    }
+    if ((size_t)data.len > MQ(self)->max_message_size) {
+        PyErr_Format(PyExc_ValueError,
+                     "The message length exceeds queue's "
+                     "max_message_size (%zu)",
+                     MQ(self)->max_message_size);
+        goto done;
+    }
+    if ((size_t)data.len > MQ(self)->capacity) {
+        /* Longer than INT_MAX: above any MSGMAX the kernel allows. */
+        PyErr_SetString(PyExc_ValueError,
+                        "The message is longer than any queue allows");
+        goto done;
+    }
 
-	/* Try without waiting first, holding the GIL; wait (PEP 475, GIL
-	 * released, from buf) only when the queue is full and block allows
-	 * it. */
-	rc = send_in_place(self, argv[0], type);
-	if (rc == 1)
-		rc = send_copy(self, &data, type, block, false);
-	else if (rc == -EAGAIN && block)
-		rc = send_copy(self, &data, type, block, true);
-	if (rc < 0)
-		sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
-	else
-		result = Py_NewRef(Py_None);
+    /* Try without waiting first, holding the GIL; wait (PEP 475, GIL
+     * released, from buf) only when the queue is full and block allows
+     * it. */
+    rc = send_in_place(self, argv[0], type);
+    if (rc == 1) {
+        rc = send_copy(self, &data, type, block, false);
+    } else if (rc == -EAGAIN && block) {
+        rc = send_copy(self, &data, type, block, true);
+    }
+    if (rc < 0) {
+        sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
+    } else {
+        result = Py_NewRef(Py_None);
+    }
 done:
-	sysv_data_release(&data);
-	return result;
+    sysv_data_release(&data);
+    return result;
 }
 
 /*
@@ -362,102 +389,112 @@ done:
  * message stays referenced after use, except by receive_direct(), which
  * fills the kept bytes object again (see reclaim_bytes).
  */
-static PyObject *receive_result(PyObject *self, PyObject *bytes, long type,
-				bool keep)
+static PyObject *
+receive_result(PyObject *self, PyObject *bytes, long type, bool keep)
 {
-	PyObject *type_obj, *tuple = MQ(self)->last;
+    PyObject *type_obj, *tuple = MQ(self)->last;
 
-	type_obj = PyLong_FromLong(type);
-	if (!type_obj) {
-		Py_DECREF(bytes);
-		return NULL;
-	}
-	if (keep && tuple && Py_REFCNT(tuple) == 1) {
-		PyObject *old_bytes = PyTuple_GET_ITEM(tuple, 0);
-		PyObject *old_type = PyTuple_GET_ITEM(tuple, 1);
+    type_obj = PyLong_FromLong(type);
+    if (!type_obj) {
+        Py_DECREF(bytes);
+        return NULL;
+    }
+    if (keep && tuple && Py_REFCNT(tuple) == 1) {
+        PyObject *old_bytes = PyTuple_GET_ITEM(tuple, 0);
+        PyObject *old_type = PyTuple_GET_ITEM(tuple, 1);
 
-		PyTuple_SET_ITEM(tuple, 0, bytes);
-		PyTuple_SET_ITEM(tuple, 1, type_obj);
-		Py_DECREF(old_bytes);
-		Py_DECREF(old_type);
-		return Py_NewRef(tuple);
-	}
-	tuple = PyTuple_New(2);
-	if (!tuple) {
-		Py_DECREF(bytes);
-		Py_DECREF(type_obj);
-		return NULL;
-	}
-	PyTuple_SET_ITEM(tuple, 0, bytes);
-	PyTuple_SET_ITEM(tuple, 1, type_obj);
-	Py_XSETREF(MQ(self)->last, keep ? Py_NewRef(tuple) : NULL);
-	return tuple;
+        PyTuple_SET_ITEM(tuple, 0, bytes);
+        PyTuple_SET_ITEM(tuple, 1, type_obj);
+        Py_DECREF(old_bytes);
+        Py_DECREF(old_type);
+        return Py_NewRef(tuple);
+    }
+    tuple = PyTuple_New(2);
+    if (!tuple) {
+        Py_DECREF(bytes);
+        Py_DECREF(type_obj);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(tuple, 0, bytes);
+    PyTuple_SET_ITEM(tuple, 1, type_obj);
+    Py_XSETREF(MQ(self)->last, keep ? Py_NewRef(tuple) : NULL);
+    return tuple;
 }
 
 /* The PEP 475 wait of a receive that found nothing without waiting. */
-static ssize_t receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity,
-			    long type)
+static ssize_t
+receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity, long type)
 {
-	ssize_t n;
+    ssize_t n;
 
-	for (;;) {
-		Py_BEGIN_ALLOW_THREADS
-		n = ipcore_mq_receive(id, b, capacity, type, 0);
-		Py_END_ALLOW_THREADS
-		if (n != -EINTR)
-			return n;
-		if (PyErr_CheckSignals() < 0)
-			return SYSV_RC_PYERR;
-	}
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        n = ipcore_mq_receive(id, b, capacity, type, 0);
+        Py_END_ALLOW_THREADS
+        if (n != -EINTR) {
+            return n;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            return SYSV_RC_PYERR;
+        }
+    }
 }
 
-static PyObject *receive_copy(PyObject *self, long type, int block)
+static PyObject *
+receive_copy(PyObject *self, long type, int block)
 {
-	size_t capacity = MQ(self)->capacity;
-	struct ipcore_msgbuf *b;
-	PyObject *result = NULL, *bytes;
-	ssize_t n;
-	bool temp;
+    size_t capacity = MQ(self)->capacity;
+    struct ipcore_msgbuf *b;
+    PyObject *result = NULL, *bytes;
+    ssize_t n;
+    bool temp;
 
-	b = call_buffer(self, capacity, &temp);
-	if (!b)
-		return NULL;
-	n = ipcore_mq_receive(MQ(self)->id, b, capacity, type, IPC_NOWAIT);
-	if (n == -ENOMSG && block) {
-		if (!temp)
-			MQ(self)->busy = true;
-		n = receive_wait(MQ(self)->id, b, capacity, type);
-		if (!temp)
-			MQ(self)->busy = false;
-	}
-	if (n < 0) {
-		sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
-	} else {
-		MQ(self)->last_len = (size_t)n;
-		bytes = PyBytes_FromStringAndSize(b->text, n);
-		if (bytes)
-			result = receive_result(self, bytes, b->type,
-						n <= REUSE_MAX);
-	}
-	if (temp)
-		PyMem_RawFree(b);
-	return result;
+    b = call_buffer(self, capacity, &temp);
+    if (!b) {
+        return NULL;
+    }
+    n = ipcore_mq_receive(MQ(self)->id, b, capacity, type, IPC_NOWAIT);
+    if (n == -ENOMSG && block) {
+        if (!temp) {
+            MQ(self)->busy = true;
+        }
+        n = receive_wait(MQ(self)->id, b, capacity, type);
+        if (!temp) {
+            MQ(self)->busy = false;
+        }
+    }
+    if (n < 0) {
+        sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
+    } else {
+        MQ(self)->last_len = (size_t)n;
+        bytes = PyBytes_FromStringAndSize(b->text, n);
+        if (bytes) {
+            result = receive_result(self, bytes, b->type, n <= REUSE_MAX);
+        }
+    }
+    if (temp) {
+        PyMem_RawFree(b);
+    }
+    return result;
 }
 
 #if BYTES_AS_MSGBUF
 /* Takes back the bytes object of the last result when nothing else
  * refers to it or to its tuple; the tuple holds None until refilled. */
-static PyObject *reclaim_bytes(PyObject *self)
+static PyObject *
+reclaim_bytes(PyObject *self)
 {
-	PyObject *tuple = MQ(self)->last, *bytes;
+    PyObject *tuple = MQ(self)->last, *bytes;
 
-	if (!tuple || Py_REFCNT(tuple) != 1)
-		return NULL;
-	bytes = PyTuple_GET_ITEM(tuple, 0);
-	if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1)
-		return NULL;
-	PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
-	return bytes;
+    if (!tuple || Py_REFCNT(tuple) != 1) {
+        return NULL;
+    }
+    bytes = PyTuple_GET_ITEM(tuple, 0);
+    if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1) {
+        return NULL;
+    }
+    PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
+    return bytes;
 }
 
 /*
@@ -466,145 +503,161 @@ static PyObject *reclaim_bytes(PyObject *self)
  * length.  The object is the caller's own throughout, so the wait may
  * release the GIL and needs no busy mark.
  */
-static PyObject *receive_direct(PyObject *self, long type, int block)
+static PyObject *
+receive_direct(PyObject *self, long type, int block)
 {
-	Py_ssize_t capacity = (Py_ssize_t)MQ(self)->capacity;
-	struct ipcore_msgbuf *b;
-	PyObject *bytes;
-	long got_type;
-	ssize_t n;
+    Py_ssize_t capacity = (Py_ssize_t)MQ(self)->capacity;
+    struct ipcore_msgbuf *b;
+    PyObject *bytes;
+    long got_type;
+    ssize_t n;
 
-	bytes = reclaim_bytes(self);
-	if (bytes && PyBytes_GET_SIZE(bytes) != capacity &&
-	    _PyBytes_Resize(&bytes, capacity) < 0)
-		return NULL;
-	if (!bytes) {
-		bytes = PyBytes_FromStringAndSize(NULL, capacity);
-		if (!bytes)
-			return NULL;
-	}
-	b = bytes_msgbuf(bytes);
-	n = ipcore_mq_receive(MQ(self)->id, b, (size_t)capacity, type,
-			      IPC_NOWAIT);
-	if (n == -ENOMSG && block)
-		n = receive_wait(MQ(self)->id, b, (size_t)capacity, type);
-	got_type = b->type;
-	bytes_forget_hash(bytes);
+    bytes = reclaim_bytes(self);
+    if (bytes && PyBytes_GET_SIZE(bytes) != capacity &&
+        _PyBytes_Resize(&bytes, capacity) < 0) {
+        return NULL;
+    }
+    if (!bytes) {
+        bytes = PyBytes_FromStringAndSize(NULL, capacity);
+        if (!bytes) {
+            return NULL;
+        }
+    }
+    b = bytes_msgbuf(bytes);
+    n = ipcore_mq_receive(MQ(self)->id, b, (size_t)capacity, type, IPC_NOWAIT);
+    if (n == -ENOMSG && block) {
+        n = receive_wait(MQ(self)->id, b, (size_t)capacity, type);
+    }
+    got_type = b->type;
+    bytes_forget_hash(bytes);
 
-	if (n < 0) {
-		Py_DECREF(bytes);
-		return sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
-	}
-	MQ(self)->last_len = (size_t)n;
-	if (n != capacity && _PyBytes_Resize(&bytes, n) < 0)
-		return NULL;
-	return receive_result(self, bytes, got_type, true);
+    if (n < 0) {
+        Py_DECREF(bytes);
+        return sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
+    }
+    MQ(self)->last_len = (size_t)n;
+    if (n != capacity && _PyBytes_Resize(&bytes, n) < 0) {
+        return NULL;
+    }
+    return receive_result(self, bytes, got_type, true);
 }
 #endif
 
-static PyObject *mq_receive(PyObject *self, PyObject *const *args,
-			    Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+           PyObject *kwnames)
 {
-	static const char *const params[] = { "block", "type", NULL };
-	PyObject *argv[2] = { NULL, NULL };
-	long type = 0;
-	int block = 1;
+    static const char *const params[] = { "block", "type", NULL };
+    PyObject *argv[2] = { NULL, NULL };
+    long type = 0;
+    int block = 1;
 
-	if (nargs || kwnames) {
-		if (sysv_parse("receive", params, 0, args, nargs, kwnames,
-			       argv) < 0)
-			return NULL;
-		if (argv[0] && (block = PyObject_IsTrue(argv[0])) < 0)
-			return NULL;
-		if (argv[1]) {
-			type = PyLong_AsLong(argv[1]);
-			if (type == -1 && PyErr_Occurred())
-				return NULL;
-		}
-	}
-	if (!MQ(self)->buf)
-		return not_ready(self);
+    if (nargs || kwnames) {
+        if (sysv_parse("receive", params, 0, args, nargs, kwnames, argv) < 0) {
+            return NULL;
+        }
+        if (argv[0] && (block = PyObject_IsTrue(argv[0])) < 0) {
+            return NULL;
+        }
+        if (argv[1]) {
+            type = PyLong_AsLong(argv[1]);
+            if (type == -1 && PyErr_Occurred()) {
+                return NULL;
+            }
+        }
+    }
+    if (!MQ(self)->buf) {
+        return not_ready(self);
+    }
 #if BYTES_AS_MSGBUF
-	if (MQ(self)->last_len >= DIRECT_MIN && MQ(self)->capacity <= DIRECT_MAX)
-		return receive_direct(self, type, block);
+    if (MQ(self)->last_len >= DIRECT_MIN && MQ(self)->capacity <= DIRECT_MAX) {
+        return receive_direct(self, type, block);
+    }
 #endif
-	return receive_copy(self, type, block);
+    return receive_copy(self, type, block);
 }
 
-static PyObject *mq_remove(PyObject *self, PyObject *unused)
+static PyObject *
+mq_remove(PyObject *self, PyObject *unused)
 {
-	int rc = ipcore_remove(IPCORE_MQ, MQ(self)->id);
+    int rc = ipcore_remove(IPCORE_MQ, MQ(self)->id);
 
-	if (rc < 0)
-		return sysv_error(self, IPCORE_MQ, IPCORE_OP_REMOVE, rc);
-	Py_RETURN_NONE;
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_MQ, IPCORE_OP_REMOVE, rc);
+    }
+    Py_RETURN_NONE;
 }
 
 /* ----------------------------------------------------------- attributes */
 
 enum mq_field {
-	MQ_F_QNUM,
-	MQ_F_QBYTES,
-	MQ_F_STIME,
-	MQ_F_RTIME,
-	MQ_F_CTIME,
-	MQ_F_LSPID,
-	MQ_F_LRPID,
+    MQ_F_QNUM,
+    MQ_F_QBYTES,
+    MQ_F_STIME,
+    MQ_F_RTIME,
+    MQ_F_CTIME,
+    MQ_F_LSPID,
+    MQ_F_LRPID,
 };
 
-static PyObject *mq_get_stat(PyObject *self, void *closure)
+static PyObject *
+mq_get_stat(PyObject *self, void *closure)
 {
-	struct ipcore_mq_info info;
-	int rc = ipcore_mq_stat(MQ(self)->id, &info);
+    struct ipcore_mq_info info;
+    int rc = ipcore_mq_stat(MQ(self)->id, &info);
 
-	if (rc < 0)
-		return sysv_error(self, IPCORE_MQ, IPCORE_OP_STAT, rc);
-	switch ((enum mq_field)(intptr_t)closure) {
-	case MQ_F_QNUM:
-		return PyLong_FromUnsignedLong(info.qnum);
-	case MQ_F_QBYTES:
-		return PyLong_FromUnsignedLong(info.qbytes);
-	case MQ_F_STIME:
-		return sysv_from_time(info.stime);
-	case MQ_F_RTIME:
-		return sysv_from_time(info.rtime);
-	case MQ_F_CTIME:
-		return sysv_from_time(info.ctime);
-	case MQ_F_LSPID:
-		return sysv_from_pid(info.lspid);
-	case MQ_F_LRPID:
-		return sysv_from_pid(info.lrpid);
-	}
-	Py_RETURN_NONE;
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_MQ, IPCORE_OP_STAT, rc);
+    }
+    switch ((enum mq_field)(intptr_t)closure) {
+    case MQ_F_QNUM:
+        return PyLong_FromUnsignedLong(info.qnum);
+    case MQ_F_QBYTES:
+        return PyLong_FromUnsignedLong(info.qbytes);
+    case MQ_F_STIME:
+        return sysv_from_time(info.stime);
+    case MQ_F_RTIME:
+        return sysv_from_time(info.rtime);
+    case MQ_F_CTIME:
+        return sysv_from_time(info.ctime);
+    case MQ_F_LSPID:
+        return sysv_from_pid(info.lspid);
+    case MQ_F_LRPID:
+        return sysv_from_pid(info.lrpid);
+    }
+    Py_RETURN_NONE;
 }
 
-static int mq_set_max_size(PyObject *self, PyObject *value, void *closure)
+static int
+mq_set_max_size(PyObject *self, PyObject *value, void *closure)
 {
-	unsigned long v;
-	int rc;
+    unsigned long v;
+    int rc;
 
-	if (value == NULL)
-		return sysv_no_delete(self, "max_size");
-	if (!PyLong_Check(value)) {
-		PyErr_SetString(PyExc_TypeError,
-				"Attribute 'max_size' must be an integer");
-		return -1;
-	}
-	v = PyLong_AsUnsignedLong(value);
-	if (v == (unsigned long)-1 && PyErr_Occurred()) {
-		if (!PyErr_ExceptionMatches(PyExc_OverflowError))
-			return -1;
-		PyErr_Clear();
-		PyErr_SetString(PyExc_ValueError,
-				"Attribute 'max_size' is out of range");
-		return -1;
-	}
-	rc = ipcore_mq_set_max_bytes(MQ(self)->id, v);
-	if (rc < 0) {
-		sysv_error(self, IPCORE_MQ, IPCORE_OP_SET, rc);
-		return -1;
-	}
-	return 0;
+    if (value == NULL) {
+        return sysv_no_delete(self, "max_size");
+    }
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Attribute 'max_size' must be an integer");
+        return -1;
+    }
+    v = PyLong_AsUnsignedLong(value);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError,
+                        "Attribute 'max_size' is out of range");
+        return -1;
+    }
+    rc = ipcore_mq_set_max_bytes(MQ(self)->id, v);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_MQ, IPCORE_OP_SET, rc);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- type */
@@ -612,80 +665,81 @@ static int mq_set_max_size(PyObject *self, PyObject *value, void *closure)
 #define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
 
 static PyMethodDef mq_methods[] = {
-	{ "send", FASTCALL_KW(mq_send), METH_FASTCALL | METH_KEYWORDS,
-	  "send($self, /, message, block=True, type=1)\n--\n\n"
-	  "Puts message (bytes-like, or str as UTF-8) on the queue with\n"
-	  "type (> 0).  On a full queue it waits, or raises BusyError when\n"
-	  "block is false." },
-	{ "receive", FASTCALL_KW(mq_receive), METH_FASTCALL | METH_KEYWORDS,
-	  "receive($self, /, block=True, type=0)\n--\n\n"
-	  "Takes a message off the queue and returns (message, type).\n"
-	  "type 0 takes the oldest, > 0 the oldest of that type, < 0 the\n"
-	  "oldest of the lowest type <= abs(type).  With nothing to take it\n"
-	  "waits, or raises BusyError when block is false." },
-	{ "remove", mq_remove, METH_NOARGS,
-	  "remove($self, /)\n--\n\n"
-	  "Removes the queue from the system (IPC_RMID)." },
-	{ NULL, NULL, 0, NULL },
+    { "send", FASTCALL_KW(mq_send), METH_FASTCALL | METH_KEYWORDS,
+      "send($self, /, message, block=True, type=1)\n--\n\n"
+      "Puts message (bytes-like, or str as UTF-8) on the queue with\n"
+      "type (> 0).  On a full queue it waits, or raises BusyError when\n"
+      "block is false." },
+    { "receive", FASTCALL_KW(mq_receive), METH_FASTCALL | METH_KEYWORDS,
+      "receive($self, /, block=True, type=0)\n--\n\n"
+      "Takes a message off the queue and returns (message, type).\n"
+      "type 0 takes the oldest, > 0 the oldest of that type, < 0 the\n"
+      "oldest of the lowest type <= abs(type).  With nothing to take it\n"
+      "waits, or raises BusyError when block is false." },
+    { "remove", mq_remove, METH_NOARGS,
+      "remove($self, /)\n--\n\n"
+      "Removes the queue from the system (IPC_RMID)." },
+    { NULL, NULL, 0, NULL },
 };
 
 #define PERM(field) SYSV_PERM_CLOSURE(IPCORE_MQ, field)
 #define STAT(field) ((void *)(intptr_t)(field))
 
 static PyGetSetDef mq_getset[] = {
-	{ "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
-	{ "id", sysv_get_id, NULL, "The queue's id (read-only).", NULL },
-	{ "current_messages", mq_get_stat, NULL,
-	  "How many messages the queue holds (read-only).", STAT(MQ_F_QNUM) },
-	{ "max_size", mq_get_stat, mq_set_max_size,
-	  "The most bytes the queue may hold (msg_qbytes); raising it past\n"
-	  "the system's MSGMNB needs privilege.", STAT(MQ_F_QBYTES) },
-	{ "last_send_time", mq_get_stat, NULL,
-	  "The time of the last send (read-only).", STAT(MQ_F_STIME) },
-	{ "last_receive_time", mq_get_stat, NULL,
-	  "The time of the last receive (read-only).", STAT(MQ_F_RTIME) },
-	{ "last_change_time", mq_get_stat, NULL,
-	  "The time of the last change by msgctl() (read-only).",
-	  STAT(MQ_F_CTIME) },
-	{ "last_send_pid", mq_get_stat, NULL,
-	  "The pid of the last sender (read-only).", STAT(MQ_F_LSPID) },
-	{ "last_receive_pid", mq_get_stat, NULL,
-	  "The pid of the last receiver (read-only).", STAT(MQ_F_LRPID) },
-	{ "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-	  PERM(SYSV_PERM_UID) },
-	{ "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-	  PERM(SYSV_PERM_GID) },
-	{ "mode", sysv_get_perm, sysv_set_perm, "The queue's permission bits.",
-	  PERM(SYSV_PERM_MODE) },
-	{ "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-	  PERM(SYSV_PERM_CUID) },
-	{ "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-	  PERM(SYSV_PERM_CGID) },
-	{ NULL, NULL, NULL, NULL, NULL },
+    { "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
+    { "id", sysv_get_id, NULL, "The queue's id (read-only).", NULL },
+    { "current_messages", mq_get_stat, NULL,
+      "How many messages the queue holds (read-only).", STAT(MQ_F_QNUM) },
+    { "max_size", mq_get_stat, mq_set_max_size,
+      "The most bytes the queue may hold (msg_qbytes); raising it past\n"
+      "the system's MSGMNB needs privilege.",
+      STAT(MQ_F_QBYTES) },
+    { "last_send_time", mq_get_stat, NULL,
+      "The time of the last send (read-only).", STAT(MQ_F_STIME) },
+    { "last_receive_time", mq_get_stat, NULL,
+      "The time of the last receive (read-only).", STAT(MQ_F_RTIME) },
+    { "last_change_time", mq_get_stat, NULL,
+      "The time of the last change by msgctl() (read-only).",
+      STAT(MQ_F_CTIME) },
+    { "last_send_pid", mq_get_stat, NULL,
+      "The pid of the last sender (read-only).", STAT(MQ_F_LSPID) },
+    { "last_receive_pid", mq_get_stat, NULL,
+      "The pid of the last receiver (read-only).", STAT(MQ_F_LRPID) },
+    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
+      PERM(SYSV_PERM_UID) },
+    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
+      PERM(SYSV_PERM_GID) },
+    { "mode", sysv_get_perm, sysv_set_perm, "The queue's permission bits.",
+      PERM(SYSV_PERM_MODE) },
+    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
+      PERM(SYSV_PERM_CUID) },
+    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
+      PERM(SYSV_PERM_CGID) },
+    { NULL, NULL, NULL, NULL, NULL },
 };
 
 static PyType_Slot mq_slots[] = {
-	{ Py_tp_doc,
-	  "MessageQueue(key, flags=0, mode=0o600, max_message_size=2048)\n"
-	  "--\n\n"
-	  "A handle to a System V message queue.  max_message_size is the\n"
-	  "size of this handle's receive buffer: longer messages cannot be\n"
-	  "sent through it, and receiving one fails with OSError (E2BIG)\n"
-	  "and leaves it queued." },
-	{ Py_tp_new, SYSV_SLOT(mq_new) },
-	{ Py_tp_init, SYSV_SLOT(mq_init) },
-	{ Py_tp_dealloc, SYSV_SLOT(mq_dealloc) },
-	{ Py_tp_str, SYSV_SLOT(mq_str) },
-	{ Py_tp_repr, SYSV_SLOT(mq_repr) },
-	{ Py_tp_methods, mq_methods },
-	{ Py_tp_getset, mq_getset },
-	{ 0, NULL },
+    { Py_tp_doc,
+      "MessageQueue(key, flags=0, mode=0o600, max_message_size=2048)\n"
+      "--\n\n"
+      "A handle to a System V message queue.  max_message_size is the\n"
+      "size of this handle's receive buffer: longer messages cannot be\n"
+      "sent through it, and receiving one fails with OSError (E2BIG)\n"
+      "and leaves it queued." },
+    { Py_tp_new, SYSV_SLOT(mq_new) },
+    { Py_tp_init, SYSV_SLOT(mq_init) },
+    { Py_tp_dealloc, SYSV_SLOT(mq_dealloc) },
+    { Py_tp_str, SYSV_SLOT(mq_str) },
+    { Py_tp_repr, SYSV_SLOT(mq_repr) },
+    { Py_tp_methods, mq_methods },
+    { Py_tp_getset, mq_getset },
+    { 0, NULL },
 };
 
 PyType_Spec sysv_message_queue_spec = {
-	.name = "sysv_ipc.MessageQueue",
-	.basicsize = sizeof(MessageQueueObject),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE |
-		 Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = mq_slots,
+    .name = "sysv_ipc.MessageQueue",
+    .basicsize = sizeof(MessageQueueObject),
+    .flags =
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = mq_slots,
 };

@@ -8,9 +8,9 @@
 #include <errno.h>
 
 typedef struct {
-	SYSV_OBJECT_HEAD;
-	int nsems;
-	short op_flags; /* as Semaphore: IPC_NOWAIT unless block, SEM_UNDO */
+    SYSV_OBJECT_HEAD;
+    int nsems;
+    short op_flags; /* as Semaphore: IPC_NOWAIT unless block, SEM_UNDO */
 } SemaphoreSetObject;
 
 #define SET(o) ((SemaphoreSetObject *)(o))
@@ -23,609 +23,686 @@ typedef struct {
 
 /* Converts an element number, allowing negative ones from the end when
  * from_end; IndexError outside the set. */
-static int parse_num(PyObject *self, PyObject *obj, bool from_end, int *num)
+static int
+parse_num(PyObject *self, PyObject *obj, bool from_end, int *num)
 {
-	Py_ssize_t i = PyNumber_AsSsize_t(obj, PyExc_IndexError);
+    Py_ssize_t i = PyNumber_AsSsize_t(obj, PyExc_IndexError);
 
-	if (i == -1 && PyErr_Occurred())
-		return -1;
-	if (from_end && i < 0)
-		i += SET(self)->nsems;
-	if (i < 0 || i >= SET(self)->nsems) {
-		PyErr_Format(PyExc_IndexError,
-			     "semaphore number %zd is outside the set of %d",
-			     i, SET(self)->nsems);
-		return -1;
-	}
-	*num = (int)i;
-	return 0;
+    if (i == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (from_end && i < 0) {
+        i += SET(self)->nsems;
+    }
+    if (i < 0 || i >= SET(self)->nsems) {
+        PyErr_Format(PyExc_IndexError,
+                     "semaphore number %zd is outside the set of %d", i,
+                     SET(self)->nsems);
+        return -1;
+    }
+    *num = (int)i;
+    return 0;
 }
 
-static int parse_value(PyObject *obj, unsigned short *value)
+static int
+parse_value(PyObject *obj, unsigned short *value)
 {
-	long v;
-	int overflow;
+    long v;
+    int overflow;
 
-	if (!PyLong_Check(obj)) {
-		PyErr_Format(PyExc_TypeError,
-			     "a semaphore value must be an integer, not %.50s",
-			     Py_TYPE(obj)->tp_name);
-		return -1;
-	}
-	v = PyLong_AsLongAndOverflow(obj, &overflow);
-	if (v == -1 && PyErr_Occurred())
-		return -1;
-	if (overflow || v < 0 || v > IPCORE_SEM_VALUE_MAX) {
-		PyErr_SetString(PyExc_ValueError,
-				"a semaphore value must be between 0 and 32767 "
-				"(SEMAPHORE_VALUE_MAX)");
-		return -1;
-	}
-	*value = (unsigned short)v;
-	return 0;
+    if (!PyLong_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "a semaphore value must be an integer, not %.50s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    v = PyLong_AsLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow || v < 0 || v > IPCORE_SEM_VALUE_MAX) {
+        PyErr_SetString(PyExc_ValueError,
+                        "a semaphore value must be between 0 and 32767 "
+                        "(SEMAPHORE_VALUE_MAX)");
+        return -1;
+    }
+    *value = (unsigned short)v;
+    return 0;
 }
 
 /*
  * Fills values[0..n) from obj: one int for every element, or a sequence
  * of exactly n ints.
  */
-static int parse_values(PyObject *obj, unsigned short *values, int n)
+static int
+parse_values(PyObject *obj, unsigned short *values, int n)
 {
-	PyObject *seq;
-	Py_ssize_t len, i;
-	int rc = -1;
+    PyObject *seq;
+    Py_ssize_t len, i;
+    int rc = -1;
 
-	if (PyLong_Check(obj)) {
-		unsigned short v;
+    if (PyLong_Check(obj)) {
+        unsigned short v;
 
-		if (parse_value(obj, &v) < 0)
-			return -1;
-		for (i = 0; i < n; i++)
-			values[i] = v;
-		return 0;
-	}
-	seq = PySequence_Fast(obj, "the values must be an int or a sequence "
-				   "of ints");
-	if (!seq)
-		return -1;
-	len = PySequence_Fast_GET_SIZE(seq);
-	if (len != n) {
-		PyErr_Format(PyExc_ValueError,
-			     "%zd values given for a set of %d semaphores", len,
-			     n);
-		goto done;
-	}
-	for (i = 0; i < len; i++) {
-		if (parse_value(PySequence_Fast_GET_ITEM(seq, i),
-				&values[i]) < 0)
-			goto done;
-	}
-	rc = 0;
+        if (parse_value(obj, &v) < 0) {
+            return -1;
+        }
+        for (i = 0; i < n; i++) {
+            values[i] = v;
+        }
+        return 0;
+    }
+    seq = PySequence_Fast(obj, "the values must be an int or a sequence "
+                               "of ints");
+    if (!seq) {
+        return -1;
+    }
+    len = PySequence_Fast_GET_SIZE(seq);
+    if (len != n) {
+        PyErr_Format(PyExc_ValueError,
+                     "%zd values given for a set of %d semaphores", len, n);
+        goto done;
+    }
+    for (i = 0; i < len; i++) {
+        if (parse_value(PySequence_Fast_GET_ITEM(seq, i), &values[i]) < 0) {
+            goto done;
+        }
+    }
+    rc = 0;
 done:
-	Py_DECREF(seq);
-	return rc;
+    Py_DECREF(seq);
+    return rc;
 }
 
 /* SETALL from obj (see parse_values). */
-static int set_all(PyObject *self, PyObject *obj)
+static int
+set_all(PyObject *self, PyObject *obj)
 {
-	unsigned short stack[STACK_VALUES];
-	unsigned short *values = stack;
-	int n = SET(self)->nsems;
-	int rc = -1, err;
+    unsigned short stack[STACK_VALUES];
+    unsigned short *values = stack;
+    int n = SET(self)->nsems;
+    int rc = -1, err;
 
-	if (n > STACK_VALUES) {
-		values = PyMem_New(unsigned short, n);
-		if (!values) {
-			PyErr_NoMemory();
-			return -1;
-		}
-	}
-	if (parse_values(obj, values, n) < 0)
-		goto done;
-	err = ipcore_sem_set_all(SET(self)->id, values);
-	if (err < 0) {
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_SET, err);
-		goto done;
-	}
-	rc = 0;
+    if (n > STACK_VALUES) {
+        values = PyMem_New(unsigned short, n);
+        if (!values) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    if (parse_values(obj, values, n) < 0) {
+        goto done;
+    }
+    err = ipcore_sem_set_all(SET(self)->id, values);
+    if (err < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_SET, err);
+        goto done;
+    }
+    rc = 0;
 done:
-	if (values != stack)
-		PyMem_Free(values);
-	return rc;
+    if (values != stack) {
+        PyMem_Free(values);
+    }
+    return rc;
 }
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *set_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+static PyObject *
+set_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-	PyObject *self = type->tp_alloc(type, 0);
+    PyObject *self = type->tp_alloc(type, 0);
 
-	if (self) {
-		SET(self)->id = -1;
-		SET(self)->key = IPC_PRIVATE;
-		SET(self)->nsems = 0;
-		SET(self)->op_flags = 0;
-	}
-	return self;
+    if (self) {
+        SET(self)->id = -1;
+        SET(self)->key = IPC_PRIVATE;
+        SET(self)->nsems = 0;
+        SET(self)->op_flags = 0;
+    }
+    return self;
 }
 
-static int set_init(PyObject *self, PyObject *args, PyObject *kwds)
+static int
+set_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
-	static char *kwlist[] = { "key", "nsems", "flags", "mode",
-				  "initial_values", NULL };
-	PyObject *key_obj, *initial = Py_None;
-	int nsems, flags = 0, mode = 0600;
-	enum ipcore_key_choice choice;
-	struct ipcore_object obj;
-	struct ipcore_sem_info info;
-	key_t key;
-	int rc;
+    static char *kwlist[] = { "key",  "nsems",          "flags",
+                              "mode", "initial_values", NULL };
+    PyObject *key_obj, *initial = Py_None;
+    int nsems, flags = 0, mode = 0600;
+    enum ipcore_key_choice choice;
+    struct ipcore_object obj;
+    struct ipcore_sem_info info;
+    key_t key;
+    int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oi|iiO:SemaphoreSet",
-					 kwlist, &key_obj, &nsems, &flags,
-					 &mode, &initial))
-		return -1;
-	flags &= IPC_CREAT | IPC_EXCL;
-	if (sysv_check_flags(flags) < 0 ||
-	    sysv_parse_key(key_obj, flags, &key, &choice) < 0)
-		return -1;
-	if (nsems < 0) {
-		PyErr_SetString(PyExc_ValueError, "nsems cannot be negative");
-		return -1;
-	}
-	/* Check the values before anything is made, when we can. */
-	if (initial != Py_None && nsems > 0) {
-		unsigned short probe[STACK_VALUES];
-		unsigned short *values = probe;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oi|iiO:SemaphoreSet", kwlist,
+                                     &key_obj, &nsems, &flags, &mode,
+                                     &initial)) {
+        return -1;
+    }
+    flags &= IPC_CREAT | IPC_EXCL;
+    if (sysv_check_flags(flags) < 0 ||
+        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+        return -1;
+    }
+    if (nsems < 0) {
+        PyErr_SetString(PyExc_ValueError, "nsems cannot be negative");
+        return -1;
+    }
+    /* Check the values before anything is made, when we can. */
+    if (initial != Py_None && nsems > 0) {
+        unsigned short probe[STACK_VALUES];
+        unsigned short *values = probe;
 
-		if (nsems > STACK_VALUES) {
-			values = PyMem_New(unsigned short, nsems);
-			if (!values) {
-				PyErr_NoMemory();
-				return -1;
-			}
-		}
-		rc = parse_values(initial, values, nsems);
-		if (values != probe)
-			PyMem_Free(values);
-		if (rc < 0)
-			return -1;
-	}
+        if (nsems > STACK_VALUES) {
+            values = PyMem_New(unsigned short, nsems);
+            if (!values) {
+                PyErr_NoMemory();
+                return -1;
+            }
+        }
+        rc = parse_values(initial, values, nsems);
+        if (values != probe) {
+            PyMem_Free(values);
+        }
+        if (rc < 0) {
+            return -1;
+        }
+    }
 
-	rc = ipcore_sem_get(key, choice, nsems, flags, (unsigned int)mode, &obj);
-	if (rc < 0) {
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_GET, rc);
-		return -1;
-	}
-	SET(self)->key = obj.key;
-	SET(self)->id = obj.id;
+    rc = ipcore_sem_get(key, choice, nsems, flags, (unsigned int)mode, &obj);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_GET, rc);
+        return -1;
+    }
+    SET(self)->key = obj.key;
+    SET(self)->id = obj.id;
 
-	/* The set's real size: nsems 0 opens one of any size. */
-	rc = ipcore_sem_stat(obj.id, &info);
-	if (rc < 0) {
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-		return -1;
-	}
-	SET(self)->nsems = (int)info.nsems;
+    /* The set's real size: nsems 0 opens one of any size. */
+    rc = ipcore_sem_stat(obj.id, &info);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+        return -1;
+    }
+    SET(self)->nsems = (int)info.nsems;
 
-	if (initial != Py_None)
-		return set_all(self, initial);
-	return 0;
+    if (initial != Py_None) {
+        return set_all(self, initial);
+    }
+    return 0;
 }
 
-static void set_dealloc(PyObject *self)
+static void
+set_dealloc(PyObject *self)
 {
-	PyTypeObject *tp = Py_TYPE(self);
+    PyTypeObject *tp = Py_TYPE(self);
 
-	tp->tp_free(self);
-	Py_DECREF(tp);
+    tp->tp_free(self);
+    Py_DECREF(tp);
 }
 
-static PyObject *set_str(PyObject *self)
+static PyObject *
+set_str(PyObject *self)
 {
-	return PyUnicode_FromFormat("Key=%d, id=%d, nsems=%d",
-				    (int)SET(self)->key, SET(self)->id,
-				    SET(self)->nsems);
+    return PyUnicode_FromFormat("Key=%d, id=%d, nsems=%d", (int)SET(self)->key,
+                                SET(self)->id, SET(self)->nsems);
 }
 
-static PyObject *set_repr(PyObject *self)
+static PyObject *
+set_repr(PyObject *self)
 {
-	return PyUnicode_FromFormat("sysv_ipc.SemaphoreSet(%d, %d)",
-				    (int)SET(self)->key, SET(self)->nsems);
+    return PyUnicode_FromFormat("sysv_ipc.SemaphoreSet(%d, %d)",
+                                (int)SET(self)->key, SET(self)->nsems);
 }
 
 /* -------------------------------------------------------------- methods */
 
 /* Runs one op on element num with the handle's block and undo flags. */
-static PyObject *set_run1(PyObject *self, int num, int delta,
-			  const struct timespec *timeout)
+static PyObject *
+set_run1(PyObject *self, int num, int delta, const struct timespec *timeout)
 {
-	struct sembuf op = {
-		.sem_num = (unsigned short)num,
-		.sem_op = (short)delta,
-		.sem_flg = SET(self)->op_flags,
-	};
-	int rc = sysv_semop(SET(self)->id, &op, 1, timeout);
+    struct sembuf op = {
+        .sem_num = (unsigned short)num,
+        .sem_op = (short)delta,
+        .sem_flg = SET(self)->op_flags,
+    };
+    int rc = sysv_semop(SET(self)->id, &op, 1, timeout);
 
-	if (rc < 0)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
-	Py_RETURN_NONE;
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
+    }
+    Py_RETURN_NONE;
 }
 
-static PyObject *set_acquire(PyObject *self, PyObject *const *args,
-			     Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames)
 {
-	static const char *const params[] = { "num", "timeout", "delta", NULL };
-	PyObject *argv[3] = { NULL, NULL, NULL };
-	const struct timespec *timeout = NULL;
-	struct timespec ts;
-	int num, delta = 1;
+    static const char *const params[] = { "num", "timeout", "delta", NULL };
+    PyObject *argv[3] = { NULL, NULL, NULL };
+    const struct timespec *timeout = NULL;
+    struct timespec ts;
+    int num, delta = 1;
 
-	if (sysv_parse("acquire", params, 1, args, nargs, kwnames, argv) < 0 ||
-	    parse_num(self, argv[0], false, &num) < 0 ||
-	    sysv_parse_timeout(argv[1], &ts, &timeout) < 0 ||
-	    sysv_parse_delta(argv[2], &delta) < 0)
-		return NULL;
-	return set_run1(self, num, -delta, timeout);
+    if (sysv_parse("acquire", params, 1, args, nargs, kwnames, argv) < 0 ||
+        parse_num(self, argv[0], false, &num) < 0 ||
+        sysv_parse_timeout(argv[1], &ts, &timeout) < 0 ||
+        sysv_parse_delta(argv[2], &delta) < 0) {
+        return NULL;
+    }
+    return set_run1(self, num, -delta, timeout);
 }
 
-static PyObject *set_release(PyObject *self, PyObject *const *args,
-			     Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+set_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames)
 {
-	static const char *const params[] = { "num", "delta", NULL };
-	PyObject *argv[2] = { NULL, NULL };
-	int num, delta = 1;
+    static const char *const params[] = { "num", "delta", NULL };
+    PyObject *argv[2] = { NULL, NULL };
+    int num, delta = 1;
 
-	if (sysv_parse("release", params, 1, args, nargs, kwnames, argv) < 0 ||
-	    parse_num(self, argv[0], false, &num) < 0 ||
-	    sysv_parse_delta(argv[1], &delta) < 0)
-		return NULL;
-	if (delta > SHRT_MAX)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, -ERANGE);
-	return set_run1(self, num, delta, NULL);
+    if (sysv_parse("release", params, 1, args, nargs, kwnames, argv) < 0 ||
+        parse_num(self, argv[0], false, &num) < 0 ||
+        sysv_parse_delta(argv[1], &delta) < 0) {
+        return NULL;
+    }
+    if (delta > SHRT_MAX) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, -ERANGE);
+    }
+    return set_run1(self, num, delta, NULL);
 }
 
-static PyObject *set_z(PyObject *self, PyObject *const *args,
-		       Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+set_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+      PyObject *kwnames)
 {
-	static const char *const params[] = { "num", "timeout", NULL };
-	PyObject *argv[2] = { NULL, NULL };
-	const struct timespec *timeout = NULL;
-	struct timespec ts;
-	int num;
+    static const char *const params[] = { "num", "timeout", NULL };
+    PyObject *argv[2] = { NULL, NULL };
+    const struct timespec *timeout = NULL;
+    struct timespec ts;
+    int num;
 
-	if (sysv_parse("Z", params, 1, args, nargs, kwnames, argv) < 0 ||
-	    parse_num(self, argv[0], false, &num) < 0 ||
-	    sysv_parse_timeout(argv[1], &ts, &timeout) < 0)
-		return NULL;
-	return set_run1(self, num, 0, timeout);
+    if (sysv_parse("Z", params, 1, args, nargs, kwnames, argv) < 0 ||
+        parse_num(self, argv[0], false, &num) < 0 ||
+        sysv_parse_timeout(argv[1], &ts, &timeout) < 0) {
+        return NULL;
+    }
+    return set_run1(self, num, 0, timeout);
 }
 
 /* Converts one (num, delta[, flags]) item of operate() into *op. */
-static int parse_op(PyObject *self, PyObject *item, short extra,
-		    struct sembuf *op)
+static int
+parse_op(PyObject *self, PyObject *item, short extra, struct sembuf *op)
 {
-	PyObject *seq;
-	Py_ssize_t len;
-	long delta, flags = 0;
-	int num, rc = -1;
+    PyObject *seq;
+    Py_ssize_t len;
+    long delta, flags = 0;
+    int num, rc = -1;
 
-	seq = PySequence_Fast(item, "each operation must be a (num, delta) or "
-				    "(num, delta, flags) tuple");
-	if (!seq)
-		return -1;
-	len = PySequence_Fast_GET_SIZE(seq);
-	if (len != 2 && len != 3) {
-		PyErr_SetString(PyExc_TypeError,
-				"each operation must be a (num, delta) or "
-				"(num, delta, flags) tuple");
-		goto done;
-	}
-	if (parse_num(self, PySequence_Fast_GET_ITEM(seq, 0), false, &num) < 0)
-		goto done;
-	delta = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 1));
-	if (delta == -1 && PyErr_Occurred())
-		goto done;
-	if (delta < SHRT_MIN || delta > SHRT_MAX) {
-		PyErr_SetString(PyExc_OverflowError,
-				"a delta must fit in a C short");
-		goto done;
-	}
-	if (len == 3) {
-		flags = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 2));
-		if (flags == -1 && PyErr_Occurred())
-			goto done;
-		if (flags & ~(long)(IPC_NOWAIT | SEM_UNDO)) {
-			PyErr_SetString(PyExc_ValueError,
-					"an operation's flags may only hold "
-					"IPC_NOWAIT and SEM_UNDO");
-			goto done;
-		}
-	}
-	op->sem_num = (unsigned short)num;
-	op->sem_op = (short)delta;
-	op->sem_flg = (short)(flags | extra);
-	rc = 0;
+    seq = PySequence_Fast(item, "each operation must be a (num, delta) or "
+                                "(num, delta, flags) tuple");
+    if (!seq) {
+        return -1;
+    }
+    len = PySequence_Fast_GET_SIZE(seq);
+    if (len != 2 && len != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "each operation must be a (num, delta) or "
+                        "(num, delta, flags) tuple");
+        goto done;
+    }
+    if (parse_num(self, PySequence_Fast_GET_ITEM(seq, 0), false, &num) < 0) {
+        goto done;
+    }
+    delta = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 1));
+    if (delta == -1 && PyErr_Occurred()) {
+        goto done;
+    }
+    if (delta < SHRT_MIN || delta > SHRT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a delta must fit in a C short");
+        goto done;
+    }
+    if (len == 3) {
+        flags = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 2));
+        if (flags == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (flags & ~(long)(IPC_NOWAIT | SEM_UNDO)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "an operation's flags may only hold "
+                            "IPC_NOWAIT and SEM_UNDO");
+            goto done;
+        }
+    }
+    op->sem_num = (unsigned short)num;
+    op->sem_op = (short)delta;
+    op->sem_flg = (short)(flags | extra);
+    rc = 0;
 done:
-	Py_DECREF(seq);
-	return rc;
+    Py_DECREF(seq);
+    return rc;
 }
 
-static PyObject *set_operate(PyObject *self, PyObject *const *args,
-			     Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames)
 {
-	static const char *const params[] = { "operations", "timeout", "block",
-					      "undo", NULL };
-	PyObject *argv[4] = { NULL, NULL, NULL, NULL };
-	struct sembuf stack[STACK_OPS];
-	struct sembuf *ops = stack;
-	const struct timespec *timeout = NULL;
-	struct timespec ts;
-	PyObject *seq, *result = NULL;
-	Py_ssize_t n, i;
-	short extra = 0;
-	int flag, rc;
+    static const char *const params[] = { "operations", "timeout", "block",
+                                          "undo", NULL };
+    PyObject *argv[4] = { NULL, NULL, NULL, NULL };
+    struct sembuf stack[STACK_OPS];
+    struct sembuf *ops = stack;
+    const struct timespec *timeout = NULL;
+    struct timespec ts;
+    PyObject *seq, *result = NULL;
+    Py_ssize_t n, i;
+    short extra = 0;
+    int flag, rc;
 
-	if (sysv_parse("operate", params, 1, args, nargs, kwnames, argv) < 0 ||
-	    sysv_parse_timeout(argv[1], &ts, &timeout) < 0)
-		return NULL;
-	if (argv[2]) {
-		if ((flag = PyObject_IsTrue(argv[2])) < 0)
-			return NULL;
-		if (!flag)
-			extra |= IPC_NOWAIT;
-	}
-	if (argv[3]) {
-		if ((flag = PyObject_IsTrue(argv[3])) < 0)
-			return NULL;
-		if (flag)
-			extra |= SEM_UNDO;
-	}
+    if (sysv_parse("operate", params, 1, args, nargs, kwnames, argv) < 0 ||
+        sysv_parse_timeout(argv[1], &ts, &timeout) < 0) {
+        return NULL;
+    }
+    if (argv[2]) {
+        if ((flag = PyObject_IsTrue(argv[2])) < 0) {
+            return NULL;
+        }
+        if (!flag) {
+            extra |= IPC_NOWAIT;
+        }
+    }
+    if (argv[3]) {
+        if ((flag = PyObject_IsTrue(argv[3])) < 0) {
+            return NULL;
+        }
+        if (flag) {
+            extra |= SEM_UNDO;
+        }
+    }
 
-	seq = PySequence_Fast(argv[0], "operations must be a sequence of "
-				       "(num, delta) tuples");
-	if (!seq)
-		return NULL;
-	n = PySequence_Fast_GET_SIZE(seq);
-	if (n == 0) {
-		PyErr_SetString(PyExc_ValueError, "no operations given");
-		goto done;
-	}
-	if (n > STACK_OPS) {
-		ops = PyMem_New(struct sembuf, (size_t)n);
-		if (!ops) {
-			PyErr_NoMemory();
-			goto done;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (parse_op(self, PySequence_Fast_GET_ITEM(seq, i), extra,
-			     &ops[i]) < 0)
-			goto done;
-	}
-	rc = sysv_semop(SET(self)->id, ops, (size_t)n, timeout);
-	if (rc < 0)
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
-	else
-		result = Py_NewRef(Py_None);
+    seq = PySequence_Fast(argv[0], "operations must be a sequence of "
+                                   "(num, delta) tuples");
+    if (!seq) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "no operations given");
+        goto done;
+    }
+    if (n > STACK_OPS) {
+        ops = PyMem_New(struct sembuf, (size_t)n);
+        if (!ops) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (parse_op(self, PySequence_Fast_GET_ITEM(seq, i), extra, &ops[i]) <
+            0) {
+            goto done;
+        }
+    }
+    rc = sysv_semop(SET(self)->id, ops, (size_t)n, timeout);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
+    } else {
+        result = Py_NewRef(Py_None);
+    }
 done:
-	if (ops != stack)
-		PyMem_Free(ops);
-	Py_DECREF(seq);
-	return result;
+    if (ops != stack) {
+        PyMem_Free(ops);
+    }
+    Py_DECREF(seq);
+    return result;
 }
 
 /* get_value(num) and friends: one semctl value command each. */
 typedef int sem_query_fn(int id, int num, int *value);
 
-static int get_pid_as_int(int id, int num, int *value)
+static int
+get_pid_as_int(int id, int num, int *value)
 {
-	pid_t pid = 0;
-	int rc = ipcore_sem_get_pid(id, num, &pid);
+    pid_t pid = 0;
+    int rc = ipcore_sem_get_pid(id, num, &pid);
 
-	*value = (int)pid;
-	return rc;
+    *value = (int)pid;
+    return rc;
 }
 
-static PyObject *set_query(PyObject *self, PyObject *arg, sem_query_fn *fn)
+static PyObject *
+set_query(PyObject *self, PyObject *arg, sem_query_fn *fn)
 {
-	int num, value = 0, rc;
+    int num, value = 0, rc;
 
-	if (parse_num(self, arg, false, &num) < 0)
-		return NULL;
-	rc = fn(SET(self)->id, num, &value);
-	if (rc < 0)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-	return PyLong_FromLong(value);
+    if (parse_num(self, arg, false, &num) < 0) {
+        return NULL;
+    }
+    rc = fn(SET(self)->id, num, &value);
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+    }
+    return PyLong_FromLong(value);
 }
 
-static PyObject *set_get_value(PyObject *self, PyObject *arg)
+static PyObject *
+set_get_value(PyObject *self, PyObject *arg)
 {
-	return set_query(self, arg, ipcore_sem_get_value);
+    return set_query(self, arg, ipcore_sem_get_value);
 }
 
-static PyObject *set_get_last_pid(PyObject *self, PyObject *arg)
+static PyObject *
+set_get_last_pid(PyObject *self, PyObject *arg)
 {
-	return set_query(self, arg, get_pid_as_int);
+    return set_query(self, arg, get_pid_as_int);
 }
 
-static PyObject *set_get_ncount(PyObject *self, PyObject *arg)
+static PyObject *
+set_get_ncount(PyObject *self, PyObject *arg)
 {
-	return set_query(self, arg, ipcore_sem_get_ncount);
+    return set_query(self, arg, ipcore_sem_get_ncount);
 }
 
-static PyObject *set_get_zcount(PyObject *self, PyObject *arg)
+static PyObject *
+set_get_zcount(PyObject *self, PyObject *arg)
 {
-	return set_query(self, arg, ipcore_sem_get_zcount);
+    return set_query(self, arg, ipcore_sem_get_zcount);
 }
 
-static int store_value(PyObject *self, int num, PyObject *value)
+static int
+store_value(PyObject *self, int num, PyObject *value)
 {
-	unsigned short v;
-	int rc;
+    unsigned short v;
+    int rc;
 
-	if (parse_value(value, &v) < 0)
-		return -1;
-	rc = ipcore_sem_set_value(SET(self)->id, num, v);
-	if (rc < 0) {
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_SET, rc);
-		return -1;
-	}
-	return 0;
+    if (parse_value(value, &v) < 0) {
+        return -1;
+    }
+    rc = ipcore_sem_set_value(SET(self)->id, num, v);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_SET, rc);
+        return -1;
+    }
+    return 0;
 }
 
-static PyObject *set_set_value(PyObject *self, PyObject *const *args,
-			       Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *
+set_set_value(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+              PyObject *kwnames)
 {
-	static const char *const params[] = { "num", "value", NULL };
-	PyObject *argv[2] = { NULL, NULL };
-	int num;
+    static const char *const params[] = { "num", "value", NULL };
+    PyObject *argv[2] = { NULL, NULL };
+    int num;
 
-	if (sysv_parse("set_value", params, 2, args, nargs, kwnames, argv) < 0 ||
-	    parse_num(self, argv[0], false, &num) < 0 ||
-	    store_value(self, num, argv[1]) < 0)
-		return NULL;
-	Py_RETURN_NONE;
+    if (sysv_parse("set_value", params, 2, args, nargs, kwnames, argv) < 0 ||
+        parse_num(self, argv[0], false, &num) < 0 ||
+        store_value(self, num, argv[1]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
-static PyObject *set_remove(PyObject *self, PyObject *unused)
+static PyObject *
+set_remove(PyObject *self, PyObject *unused)
 {
-	int rc = ipcore_remove(IPCORE_SEM, SET(self)->id);
+    int rc = ipcore_remove(IPCORE_SEM, SET(self)->id);
 
-	if (rc < 0)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_REMOVE, rc);
-	Py_RETURN_NONE;
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_REMOVE, rc);
+    }
+    Py_RETURN_NONE;
 }
 
 /* ----------------------------------------------------- sequence protocol */
 
-static Py_ssize_t set_length(PyObject *self)
+static Py_ssize_t
+set_length(PyObject *self)
 {
-	return SET(self)->nsems;
+    return SET(self)->nsems;
 }
 
-static PyObject *set_subscript(PyObject *self, PyObject *index)
+static PyObject *
+set_subscript(PyObject *self, PyObject *index)
 {
-	int num, value = 0, rc;
+    int num, value = 0, rc;
 
-	if (parse_num(self, index, true, &num) < 0)
-		return NULL;
-	rc = ipcore_sem_get_value(SET(self)->id, num, &value);
-	if (rc < 0)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-	return PyLong_FromLong(value);
+    if (parse_num(self, index, true, &num) < 0) {
+        return NULL;
+    }
+    rc = ipcore_sem_get_value(SET(self)->id, num, &value);
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+    }
+    return PyLong_FromLong(value);
 }
 
-static int set_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
+static int
+set_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
 {
-	int num;
+    int num;
 
-	if (value == NULL) {
-		PyErr_SetString(PyExc_TypeError,
-				"semaphores cannot be deleted from a set");
-		return -1;
-	}
-	if (parse_num(self, index, true, &num) < 0)
-		return -1;
-	return store_value(self, num, value);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "semaphores cannot be deleted from a set");
+        return -1;
+    }
+    if (parse_num(self, index, true, &num) < 0) {
+        return -1;
+    }
+    return store_value(self, num, value);
 }
 
 /* ----------------------------------------------------------- attributes */
 
-static PyObject *set_get_nsems(PyObject *self, void *closure)
+static PyObject *
+set_get_nsems(PyObject *self, void *closure)
 {
-	return PyLong_FromLong(SET(self)->nsems);
+    return PyLong_FromLong(SET(self)->nsems);
 }
 
-static PyObject *set_get_values(PyObject *self, void *closure)
+static PyObject *
+set_get_values(PyObject *self, void *closure)
 {
-	unsigned short stack[STACK_VALUES];
-	unsigned short *values = stack;
-	int n = SET(self)->nsems;
-	PyObject *result = NULL;
-	int i, rc;
+    unsigned short stack[STACK_VALUES];
+    unsigned short *values = stack;
+    int n = SET(self)->nsems;
+    PyObject *result = NULL;
+    int i, rc;
 
-	if (n > STACK_VALUES) {
-		values = PyMem_New(unsigned short, n);
-		if (!values)
-			return PyErr_NoMemory();
-	}
-	rc = ipcore_sem_get_all(SET(self)->id, values);
-	if (rc < 0) {
-		sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-		goto done;
-	}
-	result = PyTuple_New(n);
-	if (!result)
-		goto done;
-	for (i = 0; i < n; i++) {
-		PyObject *v = PyLong_FromLong(values[i]);
+    if (n > STACK_VALUES) {
+        values = PyMem_New(unsigned short, n);
+        if (!values) {
+            return PyErr_NoMemory();
+        }
+    }
+    rc = ipcore_sem_get_all(SET(self)->id, values);
+    if (rc < 0) {
+        sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+        goto done;
+    }
+    result = PyTuple_New(n);
+    if (!result) {
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLong(values[i]);
 
-		if (!v) {
-			Py_CLEAR(result);
-			goto done;
-		}
-		PyTuple_SET_ITEM(result, i, v);
-	}
+        if (!v) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyTuple_SET_ITEM(result, i, v);
+    }
 done:
-	if (values != stack)
-		PyMem_Free(values);
-	return result;
+    if (values != stack) {
+        PyMem_Free(values);
+    }
+    return result;
 }
 
-static int set_set_values(PyObject *self, PyObject *value, void *closure)
+static int
+set_set_values(PyObject *self, PyObject *value, void *closure)
 {
-	if (value == NULL)
-		return sysv_no_delete(self, "values");
-	return set_all(self, value);
+    if (value == NULL) {
+        return sysv_no_delete(self, "values");
+    }
+    return set_all(self, value);
 }
 
 enum set_stat_field {
-	SET_F_OTIME,
-	SET_F_CTIME,
+    SET_F_OTIME,
+    SET_F_CTIME,
 };
 
-static PyObject *set_get_stat(PyObject *self, void *closure)
+static PyObject *
+set_get_stat(PyObject *self, void *closure)
 {
-	struct ipcore_sem_info info;
-	int rc = ipcore_sem_stat(SET(self)->id, &info);
+    struct ipcore_sem_info info;
+    int rc = ipcore_sem_stat(SET(self)->id, &info);
 
-	if (rc < 0)
-		return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-	if ((enum set_stat_field)(intptr_t)closure == SET_F_OTIME)
-		return sysv_from_time(info.otime);
-	return sysv_from_time(info.ctime);
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+    }
+    if ((enum set_stat_field)(intptr_t)closure == SET_F_OTIME) {
+        return sysv_from_time(info.otime);
+    }
+    return sysv_from_time(info.ctime);
 }
 
-static PyObject *set_get_flag(PyObject *self, void *closure)
+static PyObject *
+set_get_flag(PyObject *self, void *closure)
 {
-	short flag = (short)(intptr_t)closure;
-	bool on = (SET(self)->op_flags & flag) != 0;
+    short flag = (short)(intptr_t)closure;
+    bool on = (SET(self)->op_flags & flag) != 0;
 
-	if (flag == IPC_NOWAIT)
-		on = !on;
-	return PyBool_FromLong(on);
+    if (flag == IPC_NOWAIT) {
+        on = !on;
+    }
+    return PyBool_FromLong(on);
 }
 
-static int set_set_flag(PyObject *self, PyObject *value, void *closure)
+static int
+set_set_flag(PyObject *self, PyObject *value, void *closure)
 {
-	short flag = (short)(intptr_t)closure;
-	int on;
+    short flag = (short)(intptr_t)closure;
+    int on;
 
-	if (value == NULL)
-		return sysv_no_delete(self, flag == IPC_NOWAIT ? "block"
-							       : "undo");
-	on = PyObject_IsTrue(value);
-	if (on < 0)
-		return -1;
-	if (flag == IPC_NOWAIT)
-		on = !on;
-	if (on)
-		SET(self)->op_flags |= flag;
-	else
-		SET(self)->op_flags &= (short)~flag;
-	return 0;
+    if (value == NULL) {
+        return sysv_no_delete(self, flag == IPC_NOWAIT ? "block" : "undo");
+    }
+    on = PyObject_IsTrue(value);
+    if (on < 0) {
+        return -1;
+    }
+    if (flag == IPC_NOWAIT) {
+        on = !on;
+    }
+    if (on) {
+        SET(self)->op_flags |= flag;
+    } else {
+        SET(self)->op_flags &= (short)~flag;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- type */
@@ -633,114 +710,115 @@ static int set_set_flag(PyObject *self, PyObject *value, void *closure)
 #define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
 
 static PyMethodDef set_methods[] = {
-	{ "acquire", FASTCALL_KW(set_acquire), METH_FASTCALL | METH_KEYWORDS,
-	  "acquire($self, /, num, timeout=None, delta=1)\n--\n\n"
-	  "Decrements semaphore num by abs(delta), waiting as\n"
-	  "Semaphore.acquire() does (block and undo apply)." },
-	{ "release", FASTCALL_KW(set_release), METH_FASTCALL | METH_KEYWORDS,
-	  "release($self, /, num, delta=1)\n--\n\n"
-	  "Increments semaphore num by abs(delta)." },
-	{ "Z", FASTCALL_KW(set_z), METH_FASTCALL | METH_KEYWORDS,
-	  "Z($self, /, num, timeout=None)\n--\n\n"
-	  "Waits until semaphore num is zero." },
-	{ "operate", FASTCALL_KW(set_operate), METH_FASTCALL | METH_KEYWORDS,
-	  "operate($self, /, operations, timeout=None, block=True, undo=False)"
-	  "\n--\n\n"
-	  "Performs all operations at once or none (one semop).  Each is\n"
-	  "(num, delta) or (num, delta, flags): a negative delta takes from\n"
-	  "semaphore num, a positive one adds, 0 waits for it to be zero;\n"
-	  "flags may hold IPC_NOWAIT and SEM_UNDO for that operation.  block\n"
-	  "False adds IPC_NOWAIT and undo True adds SEM_UNDO to every one.\n"
-	  "timeout is as for Semaphore.acquire(); BusyError when the\n"
-	  "operations cannot all proceed in time." },
-	{ "get_value", set_get_value, METH_O,
-	  "get_value($self, num, /)\n--\n\n"
-	  "Returns the value of semaphore num (GETVAL)." },
-	{ "set_value", FASTCALL_KW(set_set_value), METH_FASTCALL | METH_KEYWORDS,
-	  "set_value($self, /, num, value)\n--\n\n"
-	  "Sets the value of semaphore num (SETVAL)." },
-	{ "get_last_pid", set_get_last_pid, METH_O,
-	  "get_last_pid($self, num, /)\n--\n\n"
-	  "Returns the pid of the last process to operate on semaphore num\n"
-	  "(GETPID)." },
-	{ "get_waiting_for_nonzero", set_get_ncount, METH_O,
-	  "get_waiting_for_nonzero($self, num, /)\n--\n\n"
-	  "Returns how many processes wait to take from semaphore num\n"
-	  "(GETNCNT)." },
-	{ "get_waiting_for_zero", set_get_zcount, METH_O,
-	  "get_waiting_for_zero($self, num, /)\n--\n\n"
-	  "Returns how many processes wait for semaphore num to be zero\n"
-	  "(GETZCNT)." },
-	{ "remove", set_remove, METH_NOARGS,
-	  "remove($self, /)\n--\n\n"
-	  "Removes the whole set from the system (IPC_RMID)." },
-	{ NULL, NULL, 0, NULL },
+    { "acquire", FASTCALL_KW(set_acquire), METH_FASTCALL | METH_KEYWORDS,
+      "acquire($self, /, num, timeout=None, delta=1)\n--\n\n"
+      "Decrements semaphore num by abs(delta), waiting as\n"
+      "Semaphore.acquire() does (block and undo apply)." },
+    { "release", FASTCALL_KW(set_release), METH_FASTCALL | METH_KEYWORDS,
+      "release($self, /, num, delta=1)\n--\n\n"
+      "Increments semaphore num by abs(delta)." },
+    { "Z", FASTCALL_KW(set_z), METH_FASTCALL | METH_KEYWORDS,
+      "Z($self, /, num, timeout=None)\n--\n\n"
+      "Waits until semaphore num is zero." },
+    { "operate", FASTCALL_KW(set_operate), METH_FASTCALL | METH_KEYWORDS,
+      "operate($self, /, operations, timeout=None, block=True, undo=False)"
+      "\n--\n\n"
+      "Performs all operations at once or none (one semop).  Each is\n"
+      "(num, delta) or (num, delta, flags): a negative delta takes from\n"
+      "semaphore num, a positive one adds, 0 waits for it to be zero;\n"
+      "flags may hold IPC_NOWAIT and SEM_UNDO for that operation.  block\n"
+      "False adds IPC_NOWAIT and undo True adds SEM_UNDO to every one.\n"
+      "timeout is as for Semaphore.acquire(); BusyError when the\n"
+      "operations cannot all proceed in time." },
+    { "get_value", set_get_value, METH_O,
+      "get_value($self, num, /)\n--\n\n"
+      "Returns the value of semaphore num (GETVAL)." },
+    { "set_value", FASTCALL_KW(set_set_value), METH_FASTCALL | METH_KEYWORDS,
+      "set_value($self, /, num, value)\n--\n\n"
+      "Sets the value of semaphore num (SETVAL)." },
+    { "get_last_pid", set_get_last_pid, METH_O,
+      "get_last_pid($self, num, /)\n--\n\n"
+      "Returns the pid of the last process to operate on semaphore num\n"
+      "(GETPID)." },
+    { "get_waiting_for_nonzero", set_get_ncount, METH_O,
+      "get_waiting_for_nonzero($self, num, /)\n--\n\n"
+      "Returns how many processes wait to take from semaphore num\n"
+      "(GETNCNT)." },
+    { "get_waiting_for_zero", set_get_zcount, METH_O,
+      "get_waiting_for_zero($self, num, /)\n--\n\n"
+      "Returns how many processes wait for semaphore num to be zero\n"
+      "(GETZCNT)." },
+    { "remove", set_remove, METH_NOARGS,
+      "remove($self, /)\n--\n\n"
+      "Removes the whole set from the system (IPC_RMID)." },
+    { NULL, NULL, 0, NULL },
 };
 
 #define PERM(field) SYSV_PERM_CLOSURE(IPCORE_SEM, field)
 
 static PyGetSetDef set_getset[] = {
-	{ "key", sysv_get_key, NULL, "The set's key (read-only).", NULL },
-	{ "id", sysv_get_id, NULL, "The set's id (read-only).", NULL },
-	{ "nsems", set_get_nsems, NULL,
-	  "How many semaphores the set has (read-only); also len(set).",
-	  NULL },
-	{ "values", set_get_values, set_set_values,
-	  "Every semaphore's value as a tuple (GETALL).  Assign a sequence\n"
-	  "of nsems ints, or one int for all, to set them at once (SETALL).",
-	  NULL },
-	{ "undo", set_get_flag, set_set_flag,
-	  "When true, acquire(), release() and Z() use SEM_UNDO.",
-	  (void *)(intptr_t)SEM_UNDO },
-	{ "block", set_get_flag, set_set_flag,
-	  "When false, acquire() and Z() raise BusyError instead of\n"
-	  "waiting.", (void *)(intptr_t)IPC_NOWAIT },
-	{ "mode", sysv_get_perm, sysv_set_perm, "The set's permission bits.",
-	  PERM(SYSV_PERM_MODE) },
-	{ "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-	  PERM(SYSV_PERM_UID) },
-	{ "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-	  PERM(SYSV_PERM_GID) },
-	{ "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-	  PERM(SYSV_PERM_CUID) },
-	{ "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-	  PERM(SYSV_PERM_CGID) },
-	{ "o_time", set_get_stat, NULL,
-	  "The time of the last semop() on the set, 0 before the first\n"
-	  "(read-only).", (void *)(intptr_t)SET_F_OTIME },
-	{ "last_change_time", set_get_stat, NULL,
-	  "The time of the last change by semctl() (read-only).",
-	  (void *)(intptr_t)SET_F_CTIME },
-	{ NULL, NULL, NULL, NULL, NULL },
+    { "key", sysv_get_key, NULL, "The set's key (read-only).", NULL },
+    { "id", sysv_get_id, NULL, "The set's id (read-only).", NULL },
+    { "nsems", set_get_nsems, NULL,
+      "How many semaphores the set has (read-only); also len(set).", NULL },
+    { "values", set_get_values, set_set_values,
+      "Every semaphore's value as a tuple (GETALL).  Assign a sequence\n"
+      "of nsems ints, or one int for all, to set them at once (SETALL).",
+      NULL },
+    { "undo", set_get_flag, set_set_flag,
+      "When true, acquire(), release() and Z() use SEM_UNDO.",
+      (void *)(intptr_t)SEM_UNDO },
+    { "block", set_get_flag, set_set_flag,
+      "When false, acquire() and Z() raise BusyError instead of\n"
+      "waiting.",
+      (void *)(intptr_t)IPC_NOWAIT },
+    { "mode", sysv_get_perm, sysv_set_perm, "The set's permission bits.",
+      PERM(SYSV_PERM_MODE) },
+    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
+      PERM(SYSV_PERM_UID) },
+    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
+      PERM(SYSV_PERM_GID) },
+    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
+      PERM(SYSV_PERM_CUID) },
+    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
+      PERM(SYSV_PERM_CGID) },
+    { "o_time", set_get_stat, NULL,
+      "The time of the last semop() on the set, 0 before the first\n"
+      "(read-only).",
+      (void *)(intptr_t)SET_F_OTIME },
+    { "last_change_time", set_get_stat, NULL,
+      "The time of the last change by semctl() (read-only).",
+      (void *)(intptr_t)SET_F_CTIME },
+    { NULL, NULL, NULL, NULL, NULL },
 };
 
 static PyType_Slot set_slots[] = {
-	{ Py_tp_doc,
-	  "SemaphoreSet(key, nsems, flags=0, mode=0o600, initial_values=None)"
-	  "\n--\n\n"
-	  "A handle to a whole System V semaphore set of nsems semaphores\n"
-	  "(0 opens an existing set of any size).  Keys and flags are as for\n"
-	  "Semaphore.  initial_values, an int for all or a sequence of nsems\n"
-	  "ints, is stored with one SETALL after the get when not None.\n"
-	  "set[i] reads and writes one value; operate() changes several\n"
-	  "atomically." },
-	{ Py_tp_new, SYSV_SLOT(set_new) },
-	{ Py_tp_init, SYSV_SLOT(set_init) },
-	{ Py_tp_dealloc, SYSV_SLOT(set_dealloc) },
-	{ Py_tp_str, SYSV_SLOT(set_str) },
-	{ Py_tp_repr, SYSV_SLOT(set_repr) },
-	{ Py_tp_methods, set_methods },
-	{ Py_tp_getset, set_getset },
-	{ Py_mp_length, SYSV_SLOT(set_length) },
-	{ Py_mp_subscript, SYSV_SLOT(set_subscript) },
-	{ Py_mp_ass_subscript, SYSV_SLOT(set_ass_subscript) },
-	{ 0, NULL },
+    { Py_tp_doc,
+      "SemaphoreSet(key, nsems, flags=0, mode=0o600, initial_values=None)"
+      "\n--\n\n"
+      "A handle to a whole System V semaphore set of nsems semaphores\n"
+      "(0 opens an existing set of any size).  Keys and flags are as for\n"
+      "Semaphore.  initial_values, an int for all or a sequence of nsems\n"
+      "ints, is stored with one SETALL after the get when not None.\n"
+      "set[i] reads and writes one value; operate() changes several\n"
+      "atomically." },
+    { Py_tp_new, SYSV_SLOT(set_new) },
+    { Py_tp_init, SYSV_SLOT(set_init) },
+    { Py_tp_dealloc, SYSV_SLOT(set_dealloc) },
+    { Py_tp_str, SYSV_SLOT(set_str) },
+    { Py_tp_repr, SYSV_SLOT(set_repr) },
+    { Py_tp_methods, set_methods },
+    { Py_tp_getset, set_getset },
+    { Py_mp_length, SYSV_SLOT(set_length) },
+    { Py_mp_subscript, SYSV_SLOT(set_subscript) },
+    { Py_mp_ass_subscript, SYSV_SLOT(set_ass_subscript) },
+    { 0, NULL },
 };
 
 PyType_Spec sysv_semaphore_set_spec = {
-	.name = "sysv_ipc.SemaphoreSet",
-	.basicsize = sizeof(SemaphoreSetObject),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE |
-		 Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = set_slots,
+    .name = "sysv_ipc.SemaphoreSet",
+    .basicsize = sizeof(SemaphoreSetObject),
+    .flags =
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = set_slots,
 };

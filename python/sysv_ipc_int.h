@@ -24,16 +24,16 @@
 
 /* Per-module state: the exceptions and the types. */
 typedef struct {
-	PyObject *Error;
-	PyObject *InternalError;
-	PyObject *PermissionsError;
-	PyObject *ExistentialError;
-	PyObject *BusyError;
-	PyObject *NotAttachedError;
-	PyTypeObject *SemaphoreType;
-	PyTypeObject *SemaphoreSetType;
-	PyTypeObject *SharedMemoryType;
-	PyTypeObject *MessageQueueType;
+    PyObject *Error;
+    PyObject *InternalError;
+    PyObject *PermissionsError;
+    PyObject *ExistentialError;
+    PyObject *BusyError;
+    PyObject *NotAttachedError;
+    PyTypeObject *SemaphoreType;
+    PyTypeObject *SemaphoreSetType;
+    PyTypeObject *SharedMemoryType;
+    PyTypeObject *MessageQueueType;
 } sysv_state;
 
 extern PyModuleDef sysv_ipc_module;
@@ -42,13 +42,15 @@ extern PyModuleDef sysv_ipc_module;
  * The first members of every object of the module, so that attribute code
  * shared by the kinds (key, id, owner and mode) can work on any of them.
  */
+/* clang-format off */
 #define SYSV_OBJECT_HEAD \
-	PyObject_HEAD \
-	key_t key; \
-	int id
+    PyObject_HEAD \
+    key_t key; \
+    int id
+/* clang-format on */
 
 typedef struct {
-	SYSV_OBJECT_HEAD;
+    SYSV_OBJECT_HEAD;
 } SysvObject;
 
 /* ---------------------------------------------------------------- module.c */
@@ -67,7 +69,7 @@ sysv_state *sysv_get_state(PyObject *obj);
  * error kinds become exceptions.
  */
 PyObject *sysv_error(PyObject *obj, enum ipcore_kind kind, enum ipcore_op op,
-		     int rc);
+                     int rc);
 
 /* The exception class for an error kind (borrowed), for the few places
  * that raise with a message of their own. */
@@ -84,14 +86,14 @@ PyObject *sysv_exception(PyObject *obj, enum ipcore_error_kind err);
  * with TypeError set as CPython's own functions word it.
  */
 int sysv_parse(const char *fname, const char *const *params, int nrequired,
-	       PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-	       PyObject **out);
+               PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+               PyObject **out);
 
 /* Converts a key argument: None asks for a random key (only valid with
  * IPC_EXCL in flags), else an int in [KEY_MIN, KEY_MAX].  Returns 0 or -1
  * with ValueError/TypeError set. */
 int sysv_parse_key(PyObject *obj, int flags, key_t *key,
-		   enum ipcore_key_choice *choice);
+                   enum ipcore_key_choice *choice);
 
 /* Checks the IPC_CREAT/IPC_EXCL combination of a constructor's flags. */
 int sysv_check_flags(int flags);
@@ -102,7 +104,7 @@ int sysv_check_flags(int flags);
  * points at it.  Anything else is TypeError.  Returns 0 or -1.
  */
 int sysv_parse_timeout(PyObject *obj, struct timespec *ts,
-		       const struct timespec **timeout);
+                       const struct timespec **timeout);
 
 /* Converts a non-negative index-like int into *out; -1 with an exception
  * (ValueError, naming what, when negative). */
@@ -114,18 +116,20 @@ int sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out);
  * request, which sysv_data_release() gives back.
  */
 typedef struct {
-	const char *buf;
-	Py_ssize_t len;
-	bool has_view;
-	Py_buffer view;
+    const char *buf;
+    Py_ssize_t len;
+    bool has_view;
+    Py_buffer view;
 } sysv_data;
 
 int sysv_data_get(PyObject *obj, sysv_data *data);
 
-static inline void sysv_data_release(sysv_data *data)
+static inline void
+sysv_data_release(sysv_data *data)
 {
-	if (data->has_view)
-		PyBuffer_Release(&data->view);
+    if (data->has_view) {
+        PyBuffer_Release(&data->view);
+    }
 }
 
 /* Raises the error for deleting a writable attribute (fix #1). */
@@ -136,15 +140,15 @@ int sysv_no_delete(PyObject *self, const char *name);
  * object kind and the field: SYSV_PERM_CLOSURE(IPCORE_SEM, SYSV_PERM_UID).
  */
 enum sysv_perm_field {
-	SYSV_PERM_UID,
-	SYSV_PERM_GID,
-	SYSV_PERM_CUID,
-	SYSV_PERM_CGID,
-	SYSV_PERM_MODE,
+    SYSV_PERM_UID,
+    SYSV_PERM_GID,
+    SYSV_PERM_CUID,
+    SYSV_PERM_CGID,
+    SYSV_PERM_MODE,
 };
 
-#define SYSV_PERM_CLOSURE(kind, field) \
-	((void *)(intptr_t)(((int)(kind) << 8) | (int)(field)))
+#define SYSV_PERM_CLOSURE(kind, field)                                        \
+    ((void *)(intptr_t)(((int)(kind) << 8) | (int)(field)))
 
 PyObject *sysv_get_key(PyObject *self, void *closure);
 PyObject *sysv_get_id(PyObject *self, void *closure);
@@ -166,7 +170,7 @@ int sysv_set_perm(PyObject *self, PyObject *value, void *closure);
  * signal handler raised.
  */
 int sysv_semop(int id, struct sembuf *ops, size_t nops,
-	       const struct timespec *timeout);
+               const struct timespec *timeout);
 
 /* Converts a delta argument (a C short, not 0) to its absolute value. */
 int sysv_parse_delta(PyObject *obj, int *delta);
@@ -187,6 +191,6 @@ extern PyType_Spec sysv_message_queue_spec;
 
 /* shared_memory.c: a new attached SharedMemory for segment id (attach()). */
 PyObject *sysv_shm_attach_new(PyObject *module, int id, const void *address,
-			      int flags);
+                              int flags);
 
 #endif /* SYSV_IPC_INT_H */
