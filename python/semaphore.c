@@ -15,48 +15,17 @@ typedef struct {
 
 /* --------------------------------------------------------- the semop loop */
 
-int
-sysv_semop(int id, struct sembuf *ops, size_t nops,
+/* PEP 475: waits with the GIL released; on EINTR runs the handlers, then
+ * retries with what is left of the timeout unless a handler raised. */
+static int
+semop_wait(int id, struct sembuf *ops, size_t nops,
            const struct timespec *timeout)
 {
     struct ipcore_deadline deadline;
     struct timespec left;
     const struct timespec *wait;
-    size_t i, nowait = 0;
     int rc;
 
-    for (i = 0; i < nops; i++) {
-        nowait += (ops[i].sem_flg & IPC_NOWAIT) != 0;
-    }
-
-    /*
-     * First try without waiting, holding the GIL: most operations can
-     * proceed at once, and the kernel lets a new operation proceed
-     * whenever it can, waiters or not, so this is the same single
-     * semtimedop() the caller asked for.  Only when it would block is
-     * the GIL released for the real wait.  Ops that mix IPC_NOWAIT and
-     * waiting go straight to the wait, which keeps their flags.
-     */
-    if (nowait == 0) {
-        for (i = 0; i < nops; i++) {
-            ops[i].sem_flg |= IPC_NOWAIT;
-        }
-        rc = ipcore_sem_ops(id, ops, nops, NULL);
-        for (i = 0; i < nops; i++) {
-            ops[i].sem_flg &= (short)~IPC_NOWAIT;
-        }
-        if (rc != -EAGAIN) {
-            return rc;
-        }
-        if (timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
-            return rc;
-        }
-    } else if (nowait == nops) {
-        return ipcore_sem_ops(id, ops, nops, NULL);
-    }
-
-    /* PEP 475: on EINTR run the handlers, then retry with what is left
-     * of the timeout unless a handler raised. */
     ipcore_deadline_start(&deadline, timeout);
     for (;;) {
         wait = ipcore_deadline_left(&deadline, &left);
@@ -70,6 +39,62 @@ sysv_semop(int id, struct sembuf *ops, size_t nops,
             return SYSV_RC_PYERR;
         }
     }
+}
+
+static bool
+is_zero(const struct timespec *timeout)
+{
+    return timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
+}
+
+/*
+ * First try without waiting, holding the GIL: most operations can proceed
+ * at once, and the kernel lets a new operation proceed whenever it can,
+ * waiters or not, so this is the same single semtimedop() the caller asked
+ * for.  Only when it would block is the GIL released for the real wait.
+ * Operations that mix IPC_NOWAIT and waiting go straight to the wait,
+ * which keeps their flags.
+ */
+int
+sysv_semop(int id, struct sembuf *ops, size_t nops,
+           const struct timespec *timeout)
+{
+    size_t i, nowait = 0;
+    int rc;
+
+    if (nops == 1) {
+        /* Semaphore and the per-element shorthands: no loops. */
+        if (ops->sem_flg & IPC_NOWAIT) {
+            return ipcore_sem_ops(id, ops, 1, NULL);
+        }
+        ops->sem_flg |= IPC_NOWAIT;
+        rc = ipcore_sem_ops(id, ops, 1, NULL);
+        ops->sem_flg &= (short)~IPC_NOWAIT;
+        if (rc != -EAGAIN || is_zero(timeout)) {
+            return rc;
+        }
+        return semop_wait(id, ops, 1, timeout);
+    }
+
+    for (i = 0; i < nops; i++) {
+        nowait += (ops[i].sem_flg & IPC_NOWAIT) != 0;
+    }
+    if (nowait == nops) {
+        return ipcore_sem_ops(id, ops, nops, NULL);
+    }
+    if (nowait == 0) {
+        for (i = 0; i < nops; i++) {
+            ops[i].sem_flg |= IPC_NOWAIT;
+        }
+        rc = ipcore_sem_ops(id, ops, nops, NULL);
+        for (i = 0; i < nops; i++) {
+            ops[i].sem_flg &= (short)~IPC_NOWAIT;
+        }
+        if (rc != -EAGAIN || is_zero(timeout)) {
+            return rc;
+        }
+    }
+    return semop_wait(id, ops, nops, timeout);
 }
 
 int
