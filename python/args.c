@@ -65,15 +65,7 @@ sysv_parse(const char *fname, const char *const *params, int nrequired,
     }
 
     for (j = (int)nargs; j < nrequired; j++) {
-        bool given = false;
-
-        for (i = 0; i < nkw; i++) {
-            if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i),
-                                                 params[j]) == 0) {
-                given = true;
-            }
-        }
-        if (!given) {
+        if (!out[j]) {
             PyErr_Format(PyExc_TypeError,
                          "%s() missing required argument '%s' "
                          "(pos %d)",

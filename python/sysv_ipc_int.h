@@ -80,8 +80,8 @@ PyObject *sysv_exception(PyObject *obj, enum ipcore_error_kind err);
 /*
  * A fast parser for METH_FASTCALL | METH_KEYWORDS methods.  params lists
  * the names of the positional-or-keyword parameters (NULL-terminated);
- * out[i] receives a borrowed reference to the argument for params[i], and
- * is left as the caller set it (normally NULL) when that argument is not
+ * out[i], which the caller sets to NULL, receives a borrowed reference to
+ * the argument for params[i], and stays NULL when that argument is not
  * given.  The first nrequired parameters must be given.  Returns 0, or -1
  * with TypeError set as CPython's own functions word it.
  */
