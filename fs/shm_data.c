@@ -2,10 +2,16 @@
  * shm_data — see shm_data.h; the choices are in the man page (DATA FILES).
  *
  * Every open data file refers to a struct seg, one per segment with open
- * files: the daemon's attachment (reads, writes and truncation copy to and
- * from it) and, under passthrough, the segment's own shmem file registered
- * with /dev/fuse as the backing file of every open of it (the kernel wants
- * one backing file per FUSE inode at a time).  The last release frees it.
+ * files: the daemon's attachment (reads and truncation copy from and to
+ * it) and, when the daemon may open it (CAP_SYS_ADMIN, no huge pages), the
+ * segment's own shmem file.  Writes go into that file with pwrite(), in
+ * every mode: a store through the attachment would first fault in each
+ * page of the daemon's mapping (every first open attaches anew, so a
+ * 256 MiB dd took 65536 minor faults, half the daemon's time); pwrite
+ * copies into the same pages through the page cache, mapping nothing.
+ * Under passthrough the file is also registered with /dev/fuse as the
+ * backing file of every open of the segment (the kernel wants one backing
+ * file per FUSE inode at a time).  The last release frees it all.
  *
  * Under passthrough, opens for reading only are pure passthrough (read and
  * mmap go to the segment); any other open is passthrough with direct_io:
@@ -38,7 +44,7 @@ struct seg {
 	int shmid;
 	unsigned int opens;        /* open files using it, under sd->lock */
 	struct ipcore_mapping map; /* the daemon's attachment */
-	int backing_fd;            /* the segment's shmem file, or -1 */
+	int file_fd;               /* the segment's shmem file, or -1 */
 	int backing_id;            /* its id in /dev/fuse, or 0 */
 };
 
@@ -53,6 +59,7 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 		   enum shm_data_mode mode, struct shm_data **out)
 {
 	struct shm_data *sd = calloc(1, sizeof(*sd));
+	struct rlimit rl;
 	int rc;
 
 	if (sd == NULL)
@@ -69,16 +76,11 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 			goto fail;
 		}
 	}
-	if (sd->pt.ask) {
-		/* Each segment with open files holds one descriptor (its
-		 * backing file): allow as many as the hard limit does. */
-		struct rlimit rl;
-
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
+	/* Each segment with open files holds one descriptor (its shmem
+	 * file): allow as many as the hard limit does. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	rc = passthrough_mount(&sd->pt, se, mountpoint);
 	if (rc != 0)
@@ -108,23 +110,26 @@ int shm_data_error(const struct shm_data *sd)
 
 /* ------------------------------------------------------------ segments */
 
-/* Opens the segment's shmem file through the daemon's attachment and
- * registers it.  Returns 0 (seg->backing_id set), or -errno. */
-static int seg_backing(struct shm_data *sd, fuse_req_t req, struct seg *seg)
+/* Opens the segment's shmem file through the daemon's attachment into
+ * seg->file_fd.  Returns 0 or -errno: -EOPNOTSUPP for a huge-page segment
+ * (see below), -EPERM for a daemon that may not open /proc/self/map_files
+ * (no CAP_SYS_ADMIN). */
+static int seg_file(struct seg *seg)
 {
 	uintptr_t start = (uintptr_t)seg->map.addr;
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t end = start + ((seg->map.size + page - 1) & ~(page - 1));
 	char path[64];
 	struct statfs sfs;
-	int fd, id;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
 		 (unsigned long)start, (unsigned long)end);
 	/* Huge-page segments are served the fallback way: mappings of them
 	 * must be huge-page aligned, which a FUSE file's are not.  (Their
 	 * entry ends at a huge-page boundary: ENOENT unless the size is a
-	 * multiple of the huge page size.) */
+	 * multiple of the huge page size.)  Nor has hugetlbfs write(); they
+	 * are written through the attachment. */
 	fd = open(path, (seg->map.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -EOPNOTSUPP : -errno;
@@ -132,12 +137,21 @@ static int seg_backing(struct shm_data *sd, fuse_req_t req, struct seg *seg)
 		close(fd);
 		return -EOPNOTSUPP;
 	}
-	id = passthrough_backing_open(&sd->pt, req, fd);
-	if (id < 0) {
-		close(fd);
+	seg->file_fd = fd;
+	return 0;
+}
+
+/* Registers the segment's shmem file as the backing file.  Returns 0
+ * (seg->backing_id set), or -errno. */
+static int seg_backing(struct shm_data *sd, fuse_req_t req, struct seg *seg)
+{
+	int id;
+
+	if (seg->file_fd < 0)
+		return -EOPNOTSUPP;
+	id = passthrough_backing_open(&sd->pt, req, seg->file_fd);
+	if (id < 0)
 		return id;
-	}
-	seg->backing_fd = fd;
 	seg->backing_id = id;
 	return 0;
 }
@@ -161,7 +175,7 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
 	if (seg == NULL)
 		return -ENOMEM;
 	seg->shmid = shmid;
-	seg->backing_fd = -1;
+	seg->file_fd = -1;
 	rc = ipcore_shm_attach(shmid, NULL, 0, &seg->map);
 	if (rc == -EACCES) /* a daemon without root: maybe read-only */
 		rc = ipcore_shm_attach(shmid, NULL, SHM_RDONLY, &seg->map);
@@ -169,13 +183,18 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
 		free(seg);
 		return rc;
 	}
+	/* Without it (fallback, no CAP_SYS_ADMIN) writes use the attachment. */
+	rc = seg_file(seg);
 	if (atomic_load(&sd->pt.granted)) {
-		rc = seg_backing(sd, req, seg);
+		if (rc == 0)
+			rc = seg_backing(sd, req, seg);
 		if (rc != 0 && rc != -EOPNOTSUPP &&
 		    sd->mode == SHM_DATA_PASSTHROUGH) {
 			fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough: no "
 				 "backing file for segment %d: %s\n", shmid,
 				 strerror(-rc));
+			if (seg->file_fd >= 0)
+				close(seg->file_fd);
 			ipcore_shm_detach(&seg->map);
 			free(seg);
 			return -EIO;
@@ -204,27 +223,28 @@ static int seg_get(struct shm_data *sd, fuse_req_t req, int shmid,
  * session has ended (its backing ids went with it). */
 static void seg_free(struct shm_data *sd, struct seg *seg, bool connected)
 {
-	if (seg->backing_id > 0) {
+	if (seg->file_fd >= 0) {
 		struct stat st;
 
-		/* Cannot happen while writes take the direct_io way; if a
+		/* Cannot happen: the daemon's writes end at the segment's
+		 * end, and passthrough ones take the direct_io way; if a
 		 * kernel ever let one through and grow the file, shrink it
 		 * back to the segment's size. */
-		if (!seg->map.read_only && fstat(seg->backing_fd, &st) == 0 &&
+		if (!seg->map.read_only && fstat(seg->file_fd, &st) == 0 &&
 		    (size_t)st.st_size != seg->map.size) {
 			fuse_log(FUSE_LOG_WARNING, "ipcfs: segment %d's file "
 				 "grew to %lld bytes; restoring %zu\n",
 				 seg->shmid, (long long)st.st_size,
 				 seg->map.size);
-			if (ftruncate(seg->backing_fd, (off_t)seg->map.size))
+			if (ftruncate(seg->file_fd, (off_t)seg->map.size))
 				fuse_log(FUSE_LOG_ERR, "ipcfs: ftruncate: %s\n",
 					 strerror(errno));
 		}
-		if (connected)
-			passthrough_backing_close(&sd->pt, seg->backing_id);
 	}
-	if (seg->backing_fd >= 0)
-		close(seg->backing_fd);
+	if (seg->backing_id > 0 && connected)
+		passthrough_backing_close(&sd->pt, seg->backing_id);
+	if (seg->file_fd >= 0)
+		close(seg->file_fd);
 	ipcore_shm_detach(&seg->map);
 	free(seg);
 }
@@ -335,6 +355,17 @@ void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 	n = seg->map.size - (size_t)off;
 	if (n > size)
 		n = size;
+	/* Into the shmem file (see the top): n bytes at off end at the
+	 * segment's end at most, so the file never grows. */
+	if (seg->file_fd >= 0 && !seg->map.read_only) {
+		ssize_t w = pwrite(seg->file_fd, buf, n, off);
+
+		if (w < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_write(req, (size_t)w);
+		return;
+	}
 	rc = ipcore_shm_write(&seg->map, (size_t)off, buf, n);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);

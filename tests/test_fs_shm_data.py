@@ -132,6 +132,93 @@ def test_large_segment(any_mount):
             assert f.read() == data[::-1]
 
 
+def test_large_writes_at_odd_offsets(any_mount):
+    """Writes of a request or more (the daemon writes them into the
+    segment's shmem file) at offsets inside pages, overlapping, the last
+    across the end: each lands byte for byte, the one across the end is a
+    short write of the part that fits, and the segment keeps its size."""
+    size = 3 * (1 << 20) + 4321
+    shmid = raw.create(size, KEY, 0o600)
+    path = data_path(any_mount)
+    with raw.Attached(shmid) as att:
+        expect = bytearray(os.urandom(size))
+        att.write(0, bytes(expect))
+        fd = os.open(path, os.O_RDWR)
+        try:
+            for off, n in ((1, 1 << 20), (12345, (1 << 20) + 7),
+                           (2 * (1 << 20) + 999, 3333),
+                           (size - 100001, 1 << 20)):
+                chunk = os.urandom(n)
+                fits = min(n, size - off)
+                assert os.pwrite(fd, chunk, off) == fits
+                expect[off:off + fits] = chunk[:fits]
+                assert att.read() == expect
+            with pytest.raises(OSError) as e:
+                os.pwrite(fd, b"x" * (1 << 20), size)
+            assert e.value.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        assert att.read() == expect
+        assert raw.size_of(shmid) == size
+        with raw.Attached(shmid) as fresh:
+            assert fresh.file_size() == size
+            assert fresh.mapped_length() == -(-size // raw.PAGE) * raw.PAGE
+
+
+def test_concurrent_writers_land_exactly(any_mount):
+    """Threads writing disjoint odd-sized ranges through files of their
+    own at once (several daemon threads writing the segment): every byte
+    is the one its writer wrote."""
+    import threading
+    size = 4 << 20
+    shmid = raw.create(size, KEY, 0o600)
+    path = data_path(any_mount)
+    parts = 4
+    span = size // parts
+    data = [os.urandom(span) for _ in range(parts)]
+    errors = []
+
+    def writer(i):
+        try:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                pos, step = 0, 65536 + 4093 * (i + 1)
+                while pos < span:
+                    chunk = data[i][pos:pos + step]
+                    assert os.pwrite(fd, chunk, i * span + pos) == len(chunk)
+                    pos += step
+            finally:
+                os.close(fd)
+        except (OSError, AssertionError) as e:
+            errors.append(e)
+
+    with raw.Attached(shmid) as att:
+        threads = [threading.Thread(target=writer, args=(i,))
+                   for i in range(parts)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert att.read() == b"".join(data)
+
+
+def test_removed_segment_written_through_an_open_file(any_mount):
+    """An open data file of a removed segment still reads and writes it."""
+    shmid = raw.create(SIZE, KEY, 0o600)
+    path = data_path(any_mount)
+    with raw.Attached(shmid) as att:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            raw.remove(shmid)
+            assert os.pwrite(fd, b"after", SIZE - 5) == 5
+            assert os.pwrite(fd, b"more!", SIZE - 3) == 3
+            assert os.pread(fd, 5, SIZE - 5) == b"afmor"
+        finally:
+            os.close(fd)
+        assert att.read(SIZE - 5, 5) == b"afmor"
+
+
 # ---------------------------------------------------------------- the end
 
 
