@@ -21,6 +21,7 @@ typedef struct {
     size_t max_message_size;
     bool busy;       /* a thread waits in a call that uses buf */
     PyObject *last;  /* the (bytes, type) receive() returned */
+    long last_type;  /* the type in last */
     size_t last_len; /* the length of the last message received */
 } MessageQueueObject;
 
@@ -45,6 +46,7 @@ mq_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         MQ(self)->max_message_size = 0;
         MQ(self)->busy = false;
         MQ(self)->last = NULL;
+        MQ(self)->last_type = 0;
         MQ(self)->last_len = 0;
     }
     return self;
@@ -394,30 +396,35 @@ receive_result(PyObject *self, PyObject *bytes, long type, bool keep)
 {
     PyObject *type_obj, *tuple = MQ(self)->last;
 
-    type_obj = PyLong_FromLong(type);
-    if (!type_obj) {
-        Py_DECREF(bytes);
-        return NULL;
-    }
     if (keep && tuple && Py_REFCNT(tuple) == 1) {
         PyObject *old_bytes = PyTuple_GET_ITEM(tuple, 0);
-        PyObject *old_type = PyTuple_GET_ITEM(tuple, 1);
 
+        /* The type object stays when the type does (it is an int). */
+        if (type != MQ(self)->last_type) {
+            type_obj = PyLong_FromLong(type);
+            if (!type_obj) {
+                Py_DECREF(bytes);
+                return NULL;
+            }
+            Py_DECREF(PyTuple_GET_ITEM(tuple, 1));
+            PyTuple_SET_ITEM(tuple, 1, type_obj);
+            MQ(self)->last_type = type;
+        }
         PyTuple_SET_ITEM(tuple, 0, bytes);
-        PyTuple_SET_ITEM(tuple, 1, type_obj);
         Py_DECREF(old_bytes);
-        Py_DECREF(old_type);
         return Py_NewRef(tuple);
     }
-    tuple = PyTuple_New(2);
+    type_obj = PyLong_FromLong(type);
+    tuple = type_obj ? PyTuple_New(2) : NULL;
     if (!tuple) {
         Py_DECREF(bytes);
-        Py_DECREF(type_obj);
+        Py_XDECREF(type_obj);
         return NULL;
     }
     PyTuple_SET_ITEM(tuple, 0, bytes);
     PyTuple_SET_ITEM(tuple, 1, type_obj);
     Py_XSETREF(MQ(self)->last, keep ? Py_NewRef(tuple) : NULL);
+    MQ(self)->last_type = type;
     return tuple;
 }
 
@@ -438,6 +445,47 @@ receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity, long type)
             return SYSV_RC_PYERR;
         }
     }
+}
+
+#if BYTES_AS_MSGBUF
+/* Takes back the bytes object of the last result when nothing else
+ * refers to it or to its tuple; the tuple holds None until refilled. */
+static PyObject *
+reclaim_bytes(PyObject *self)
+{
+    PyObject *tuple = MQ(self)->last, *bytes;
+
+    if (!tuple || Py_REFCNT(tuple) != 1) {
+        return NULL;
+    }
+    bytes = PyTuple_GET_ITEM(tuple, 0);
+    if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1) {
+        return NULL;
+    }
+    PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
+    return bytes;
+}
+
+#endif
+
+/* A bytes object of the n bytes at text: the last result's, filled again,
+ * when nothing else refers to it and it has that length; else a new one. */
+static PyObject *
+result_bytes(PyObject *self, const char *text, Py_ssize_t n)
+{
+#if BYTES_AS_MSGBUF
+    PyObject *bytes = reclaim_bytes(self);
+
+    if (bytes) {
+        if (PyBytes_GET_SIZE(bytes) == n) {
+            memcpy(PyBytes_AS_STRING(bytes), text, (size_t)n);
+            bytes_forget_hash(bytes);
+            return bytes;
+        }
+        Py_DECREF(bytes);
+    }
+#endif
+    return PyBytes_FromStringAndSize(text, n);
 }
 
 static PyObject *
@@ -467,7 +515,7 @@ receive_copy(PyObject *self, long type, int block)
         sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
     } else {
         MQ(self)->last_len = (size_t)n;
-        bytes = PyBytes_FromStringAndSize(b->text, n);
+        bytes = result_bytes(self, b->text, n);
         if (bytes) {
             result = receive_result(self, bytes, b->type, n <= REUSE_MAX);
         }
@@ -479,24 +527,6 @@ receive_copy(PyObject *self, long type, int block)
 }
 
 #if BYTES_AS_MSGBUF
-/* Takes back the bytes object of the last result when nothing else
- * refers to it or to its tuple; the tuple holds None until refilled. */
-static PyObject *
-reclaim_bytes(PyObject *self)
-{
-    PyObject *tuple = MQ(self)->last, *bytes;
-
-    if (!tuple || Py_REFCNT(tuple) != 1) {
-        return NULL;
-    }
-    bytes = PyTuple_GET_ITEM(tuple, 0);
-    if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1) {
-        return NULL;
-    }
-    PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
-    return bytes;
-}
-
 /*
  * Receives into a bytes object of capacity bytes (the last one, when it
  * can be had back, else a new one), which is then cut to the message's
