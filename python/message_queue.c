@@ -2,10 +2,15 @@
  * sysv_ipc.MessageQueue: a message queue and this handle's message buffer.
  *
  * Each handle allocates one buffer of max_message_size bytes when it is
- * made and sends and receives every message through it (fix #8).  While a
- * thread waits in msgsnd()/msgrcv() without the GIL, the buffer is marked
- * busy, and a call from another thread on the same handle uses a buffer of
- * its own for that one call.
+ * made and sends and receives messages through it (fix #8): no allocation
+ * per call but the result.  While a thread waits in msgsnd()/msgrcv()
+ * without the GIL, the buffer is marked busy, and a call from another
+ * thread on the same handle uses a buffer of its own for that one call.
+ *
+ * Beyond that, receive() refills the (bytes, type) tuple it returned last
+ * time when the caller has dropped it, and long messages skip the buffer:
+ * they are sent from the caller's bytes object and received straight into
+ * the bytes object returned (see "bytes objects as buffers").
  */
 #include "sysv_ipc_int.h"
 
@@ -160,7 +165,9 @@ mq_repr(PyObject *self)
  *  - receive_direct() has the kernel write a message into a bytes object
  *    nobody else can see yet, then marks the hash "not computed";
  *  - send_in_place() lends the hash field to the type for the length of
- *    one non-blocking msgsnd() made with the GIL held, and puts it back.
+ *    one non-blocking msgsnd() made with the GIL held, and puts it back;
+ *  - result_bytes() refills the last result's bytes object when nothing
+ *    else refers to it any more, and marks its hash "not computed".
  *
  * Either saves a copy of the whole message.  Where the layout is not this
  * (another Python, or one without the GIL) both fall back to buf.
