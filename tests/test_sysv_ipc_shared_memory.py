@@ -449,3 +449,35 @@ def test_read_and_write_make_no_system_call(made, tmp_path):
     # 10,000 calls; upstream makes at least one shmctl() per call.
     assert len(between) < 50, between[:20]
     assert not any("shmctl" in line for line in between)
+
+
+
+def test_ping_pong_between_processes_like_the_upstream_demo(made, child):
+    # Two processes take turns on one segment, as 1.1.0's premise and
+    # conclusion demo does: each answers the other's text with its MD5.
+    import hashlib
+    mem = made.shm(size=64)
+    child_turn = made.sem()
+    parent_turn = made.sem()
+    c = child("""
+        import hashlib
+        mem = sysv_ipc.SharedMemory(%d)
+        mine = sysv_ipc.Semaphore(%d)
+        theirs = sysv_ipc.Semaphore(%d)
+        for i in range(200):
+            mine.acquire(timeout=10)
+            text = mem.read(32)
+            mem.write(hashlib.md5(text).hexdigest().encode())
+            theirs.release()
+        print("done")
+    """ % (mem.key, child_turn.key, parent_turn.key))
+    text = b"0" * 32
+    for _ in range(200):
+        mem.write(text)
+        child_turn.release()
+        parent_turn.acquire(timeout=10)
+        answer = mem.read(32)
+        assert answer == hashlib.md5(text).hexdigest().encode()
+        text = answer
+    c.expect("done")
+    assert c.wait()[0] == 0
