@@ -13,7 +13,7 @@ import pytest
 
 import sysv_ipc
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    MODULE_DIR, NOBODY, made, run_child)
+    MODULE_DIR, NOBODY, child, made, run_child)
 
 CREX = sysv_ipc.IPC_CREX
 PAGE = sysv_ipc.PAGE_SIZE
