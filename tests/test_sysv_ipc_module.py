@@ -94,7 +94,6 @@ def test_types_have_dotted_names():
 
 # -------------------------------------------------------------- signatures
 
-P = inspect.Parameter
 SIGNATURES = {
     sysv_ipc.attach: "(id, address=None, flags=0)",
     sysv_ipc.ftok: "(path, id, silence_warning=False)",
