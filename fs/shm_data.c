@@ -51,6 +51,7 @@ struct seg {
 struct shm_data {
 	enum shm_data_mode mode;
 	struct passthrough pt;
+	bool file_writes; /* writes may use pwrite() (no RLIMIT_FSIZE) */
 	pthread_mutex_t lock;
 	struct seg *segs; /* segments with open files */
 };
@@ -82,6 +83,10 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* pwrite() past a file size limit would be EFBIG and SIGXFSZ (which
+	 * kills); a daemon run with one stores through its attachment. */
+	sd->file_writes = getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+			  rl.rlim_cur == RLIM_INFINITY;
 	rc = passthrough_mount(&sd->pt, se, mountpoint);
 	if (rc != 0)
 		goto fail;
@@ -337,7 +342,6 @@ void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 	size_t n;
 	int rc;
 
-	(void)sd;
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -357,7 +361,7 @@ void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 		n = size;
 	/* Into the shmem file (see the top): n bytes at off end at the
 	 * segment's end at most, so the file never grows. */
-	if (seg->file_fd >= 0 && !seg->map.read_only) {
+	if (seg->file_fd >= 0 && !seg->map.read_only && sd->file_writes) {
 		ssize_t w = pwrite(seg->file_fd, buf, n, off);
 
 		if (w < 0)

@@ -219,6 +219,28 @@ def test_removed_segment_written_through_an_open_file(any_mount):
         assert att.read(SIZE - 5, 5) == b"afmor"
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_daemon_with_a_file_size_limit_writes_everywhere(mount_ipcfs, mode):
+    """A daemon started under a file size limit (ulimit -f) writes the whole
+    segment all the same: the limit is for files it makes, not for the
+    segment (a write into the shmem file past it would fail with EFBIG,
+    or kill the daemon with SIGXFSZ)."""
+    import resource
+    size = 4 << 20
+    shmid = raw.create(size, KEY, 0o600)
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, old[1]))
+    try:
+        mount = mount_ipcfs(*MODES[mode])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+    data = os.urandom(size)
+    with raw.Attached(shmid) as att:
+        with open(data_path(mount), "r+b", buffering=0) as f:
+            assert f.write(data) == size
+        assert att.read() == data
+
+
 # ---------------------------------------------------------------- the end
 
 
