@@ -207,10 +207,12 @@ bytes_forget_hash(PyObject *bytes)
 /*
  * After a message of at least DIRECT_MIN bytes, receive() expects another
  * long one and receives it with receive_direct().  Handles whose buffer is
- * larger than DIRECT_MAX never do (that much would be allocated per call).
+ * larger than DIRECT_MAX never do: that much is allocated per call when
+ * results are kept, and it must stay below malloc's mmap threshold (128
+ * KiB at least), lest each call map and unmap it.
  */
 #define DIRECT_MIN 4096
-#define DIRECT_MAX (1 << 20)
+#define DIRECT_MAX (64 * 1024)
 
 /* -------------------------------------------------------------- methods */
 

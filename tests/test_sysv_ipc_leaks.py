@@ -8,7 +8,8 @@ import tracemalloc
 import pytest
 
 import sysv_ipc
-from test_sysv_ipc_support import made, run_child  # noqa: F401 (fixture)
+from test_sysv_ipc_support import (  # noqa: F401 (fixture)
+    made, run_child, under_asan)
 
 CREX = sysv_ipc.IPC_CREX
 ROUNDS = 3000
@@ -127,11 +128,6 @@ def test_objects_made_and_dropped_keep_nothing(made):
             cls(None, CREX).remove()
         sysv_ipc.SemaphoreSet(None, 3, CREX, initial_values=[1, 2, 3]).remove()
     assert growth(step, 300) < 4096
-
-
-def under_asan():
-    with open("/proc/self/maps") as f:
-        return any("libasan" in line for line in f)
 
 
 @pytest.mark.skipif(under_asan(), reason="ASan's quarantine holds freed "

@@ -15,7 +15,7 @@ import pytest
 
 import sysv_ipc
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    MODULE_DIR, NOBODY, child, made, run_child, wait_blocked_in)
+    MODULE_DIR, NOBODY, child, made, run_child, under_asan, wait_blocked_in)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -520,3 +520,41 @@ def test_threads_receiving_long_messages_on_one_handle(made):
             t.join(10)
     assert sorted(got, key=lambda m: m[1]) == [
         (bytes([65 + i]) * (4096 + i * 100), i + 1) for i in range(15)]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.skipif(under_asan(), reason="ASan's allocator maps memory")
+@pytest.mark.parametrize("keep", [False, True])
+def test_long_messages_make_one_system_call_each(made, tmp_path, keep):
+    # Long messages go straight into the result; whether or not the caller
+    # keeps the results, that must not cost a mapping per call.
+    mq = made.mq(None, CREX, max_message_size=8192)
+    script = tmp_path / "mq.py"
+    script.write_text(
+        "import sys, os\n"
+        "sys.path.insert(0, %r)\n"
+        "import sysv_ipc\n"
+        "q = sysv_ipc.MessageQueue(%d, max_message_size=8192)\n"
+        "kept = []\n"
+        "data = b'L' * 6000\n"
+        "q.send(data); q.receive()\n"
+        "os.access('/sysv-ipc-test-mark', 0)\n"
+        "for i in range(500):\n"
+        "    q.send(data)\n"
+        "    m = q.receive()\n"
+        "    if %r: kept.append(m)\n"
+        "os.access('/sysv-ipc-test-mark', 0)\n"
+        "assert all(m == (data, 1) for m in kept)\n"
+        % (MODULE_DIR, mq.key, keep))
+    log = tmp_path / "strace.log"
+    subprocess.run(["strace", "-f", "-o", str(log), sys.executable,
+                    str(script)], check=True, timeout=60)
+    lines = log.read_text().splitlines()
+    marks = [i for i, line in enumerate(lines) if "sysv-ipc-test-mark" in line]
+    calls = [line.split(None, 1)[1].split("(")[0]
+             for line in lines[marks[0] + 1:marks[1]]]
+    assert calls.count("msgsnd") == calls.count("msgrcv") == 500
+    assert not {"mmap", "munmap", "mremap"} & set(calls)
+    # Kept results grow the heap (brk); nothing else may happen per call.
+    others = [c for c in calls if c not in ("msgsnd", "msgrcv", "brk")]
+    assert len(others) < 20, others

@@ -191,6 +191,13 @@ def wait_until(predicate, timeout=10.0, interval=0.005):
 NOBODY = 65534
 
 
+def under_asan():
+    """True when the module runs under AddressSanitizer, whose allocator
+    maps memory on its own and keeps freed memory in a quarantine."""
+    with open("/proc/self/maps") as f:
+        return any("libasan" in line for line in f)
+
+
 def wait_blocked_in(pid, word, timeout=10.0):
     """Waits until process pid sleeps in a kernel function whose name holds
     word (/proc/PID/wchan: "do_msgrcv", "do_msgsnd", ...)."""
