@@ -418,8 +418,10 @@ shm_getbuffer(PyObject *self, Py_buffer *view, int flags)
         view->obj = NULL;
         return -1;
     }
+    /* A writable request of a read-only attachment fails here. */
     if (PyBuffer_FillInfo(view, self, att->map.addr, (Py_ssize_t)att->map.size,
                           att->map.read_only, flags) < 0) {
+        view->obj = NULL;
         return -1;
     }
     view->internal = att;
