@@ -67,8 +67,10 @@
  * cure, measured to work: give such files a fresh node id on every lookup
  * (fuse_entry_param.ino unique per LOOKUP, entry timeout 0, the stable
  * number in attr.st_ino; FORGET frees it), so that every open has its own
- * inode.  Reads take no inode lock (direct_io), so receive files need
- * nothing of the kind.
+ * inode (inode.c does this: NODE_DYNAMIC).  Reads take no inode lock
+ * (direct_io), so receive files need nothing of the kind.  Tested by
+ * test_p_blocks_until_v_by_another_process and
+ * test_concurrent_senders_on_a_full_queue.
  *
  * Every function may be called from any thread at any time between
  * blocking_start() and blocking_stop(), concurrently.
