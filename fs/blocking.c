@@ -19,6 +19,7 @@
  */
 #include "config.h"
 #include "blocking.h"
+#include "fs_errno.h"
 #include "ipcore.h"
 
 #include <errno.h>
@@ -166,27 +167,6 @@ static void blk_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
 static void blk_wake_handler(int sig)
 {
 	(void)sig; /* only there to make the system call return EINTR */
-}
-
-/*
- * The errno a file user expects for rc (< 0) from op.  EINVAL from a call
- * on an id means the object is gone; callers that can get EINVAL for a bad
- * argument (msgsnd) sort that out first.
- */
-static int blk_errno(int rc, enum ipcore_op op)
-{
-	if (rc == -E2BIG && op == IPCORE_OP_RECEIVE)
-		return EMSGSIZE;
-	switch (ipcore_error_kind(rc, op)) {
-	case IPCORE_ERR_EXISTENTIAL:
-		return ENOENT;
-	case IPCORE_ERR_BUSY:
-		return EAGAIN;
-	case IPCORE_ERR_RANGE:
-		return rc == -ERANGE ? ERANGE : EINVAL;
-	default:
-		return rc == INT_MIN ? EIO : -rc;
-	}
 }
 
 static bool blk_type_matches(long want, long type)
@@ -624,7 +604,7 @@ static void blk_sem_wait(struct blk_waiter *w)
 	}
 	if (rc != 0) {
 		fuse_reply_err(req, rc == -EINTR ? EINTR
-				    : blk_errno(rc, IPCORE_OP_SEMOP));
+				    : ipcfs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
 	/* Given back before the caller's call ends, so that it finds the
@@ -669,7 +649,7 @@ static void blk_send_wait(struct blk_waiter *w)
 		fuse_reply_err(req, blk_send_einval(w->id));
 	else
 		fuse_reply_err(req, rc == -EINTR ? EINTR
-				    : blk_errno(rc, IPCORE_OP_SEND));
+				    : ipcfs_errno(rc, IPCORE_OP_SEND));
 }
 
 static void blk_receive_wait(struct blk_waiter *w)
@@ -709,7 +689,7 @@ static void blk_receive_wait(struct blk_waiter *w)
 
 	if (n < 0) {
 		fuse_reply_err(req, n == -EINTR ? EINTR
-				    : blk_errno((int)n, IPCORE_OP_RECEIVE));
+				    : ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
 	if (stop || eof) {
@@ -832,7 +812,7 @@ void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 		return;
 	}
 	if (rc != -EAGAIN || nonblock) {
-		fuse_reply_err(req, blk_errno(rc, IPCORE_OP_SEMOP));
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
 	w = blk_waiter_get(b, req, &err);
@@ -880,14 +860,14 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		return;
 	}
 	if (rc != -EAGAIN) {
-		fuse_reply_err(req, blk_errno(rc, IPCORE_OP_SEND));
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEND));
 		return;
 	}
 	/* Full.  A message the queue can never hold would wait forever (the
 	 * kernel sends only when len + cbytes <= qbytes and qnum < qbytes). */
 	rc = ipcore_mq_stat(msqid, &info);
 	if (rc < 0) {
-		fuse_reply_err(req, blk_errno(rc, IPCORE_OP_STAT));
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_STAT));
 		return;
 	}
 	if (len > info.qbytes || info.qbytes == 0) {
@@ -950,7 +930,7 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 		return;
 	}
 	if (n != -ENOMSG || nonblock) {
-		fuse_reply_err(req, blk_errno((int)n, IPCORE_OP_RECEIVE));
+		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
 	w = blk_waiter_get(b, req, &err);

@@ -1,6 +1,6 @@
 /*
  * ipcfs — private declarations shared by the dispatcher (ops.c), the node
- * tables (nodes.c), the inode scheme (inode.c) and main.c.
+ * tables (nodes.c), the inode scheme  (inode.c) and main.c.
  *
  * The filesystem keeps almost no state: most nodes are named entirely by
  * their inode number (see the layout below), and everything shown is read
@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "ipcore.h"
+#include "fs_errno.h"
 #include "shm_data.h"
 
 struct blocking;
@@ -43,10 +44,6 @@ static inline struct ipcfs *ipcfs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* The errno a file user expects for rc (a negated errno from the core) of
- * operation op, classified by ipcore_error_kind(): returns a positive errno
- * for fuse_reply_err(). */
-int ipcfs_errno(int rc, enum ipcore_op op);
 
 /* ------------------------------------------------------------------ */
 /* Inode numbers                                                      */

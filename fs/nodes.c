@@ -1,6 +1,6 @@
 /*
  * The files of each kind of object: one table per kind, the attribute
- * getters and setters, the text of attributes, and the errno mapping.
+ * getters and setters, and the text of attributes.
  */
 #include "ipcfs.h"
 
@@ -13,31 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int ipcfs_errno(int rc, enum ipcore_op op)
-{
-	switch (ipcore_error_kind(rc, op)) {
-	case IPCORE_ERR_NONE:
-		return 0;
-	case IPCORE_ERR_EXISTENTIAL:
-		return rc == -EEXIST ? EEXIST : ENOENT;
-	case IPCORE_ERR_PERMISSIONS:
-		return rc == -EPERM ? EPERM : EACCES;
-	case IPCORE_ERR_BUSY:
-		return EAGAIN;
-	case IPCORE_ERR_NOT_ATTACHED:
-		return EINVAL;
-	case IPCORE_ERR_RANGE:
-		return rc == -ERANGE ? ERANGE : EINVAL;
-	case IPCORE_ERR_MEMORY:
-		return -rc;
-	case IPCORE_ERR_INTERRUPTED:
-		return EINTR;
-	case IPCORE_ERR_OTHER:
-		break;
-	}
-	return rc < 0 && rc != INT_MIN ? -rc : EIO;
-}
 
 /* ------------------------------------------------------------------ */
 /* Objects                                                            */

@@ -1235,9 +1235,12 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
 
-	if (f && f->role == ROLE_RECEIVE && !h->delivered) {
-		blocking_mq_poll(ipcfs_of(req)->blocking, req, p.id, h->type,
-				 ph);
+	struct blocking *b = ipcfs_of(req)->blocking;
+
+	/* The flag is read under blocking's lock: a read of this open may be
+	 * setting it in a waiter thread right now. */
+	if (f && f->role == ROLE_RECEIVE && !blocking_mq_delivered(b, &h->delivered)) {
+		blocking_mq_poll(b, req, p.id, h->type, ph);
 		return;
 	}
 	if (ph)

@@ -24,6 +24,7 @@
 #include "shm_data.h"
 #include "passthrough.h"
 #include "ipcore.h"
+#include "fs_errno.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -290,7 +291,7 @@ void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 	rc = seg_get(sd, req, shmid, &seg);
 	pthread_mutex_unlock(&sd->lock);
 	if (rc != 0) {
-		fuse_reply_err(req, rc == -EINVAL || rc == -EIDRM ? ENOENT : -rc);
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_ATTACH));
 		return;
 	}
 	if ((writing || (fi->flags & O_TRUNC)) && seg->map.read_only) {
