@@ -1,132 +1,16 @@
 /*
  * sysv_ipc.Semaphore: one semaphore (a set of one, element 0), as 1.1.0.
- * Also the semop loop that SemaphoreSet shares.
+ * What it shares with SemaphoreSet is in sem_common.c.
  */
 #include "sysv_ipc_int.h"
 
 #include <errno.h>
 
 typedef struct {
-    SYSV_OBJECT_HEAD;
-    short op_flags; /* IPC_NOWAIT unless block, SEM_UNDO if undo */
+    SYSV_SEM_HEAD;
 } SemaphoreObject;
 
 #define SEM(o) ((SemaphoreObject *)(o))
-
-/* --------------------------------------------------------- the semop loop */
-
-/* PEP 475: waits with the GIL released; on EINTR runs the handlers, then
- * retries with what is left of the timeout unless a handler raised. */
-static int
-semop_wait(int id, struct sembuf *ops, size_t nops,
-           const struct timespec *timeout)
-{
-    struct ipcore_deadline deadline;
-    struct timespec left;
-    const struct timespec *wait;
-    int rc;
-
-    ipcore_deadline_start(&deadline, timeout);
-    for (;;) {
-        wait = ipcore_deadline_left(&deadline, &left);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ipcore_sem_ops(id, ops, nops, wait);
-        Py_END_ALLOW_THREADS
-        if (rc != -EINTR) {
-            return rc;
-        }
-        if (PyErr_CheckSignals() < 0) {
-            return SYSV_RC_PYERR;
-        }
-    }
-}
-
-static bool
-is_zero(const struct timespec *timeout)
-{
-    return timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
-}
-
-/*
- * First try without waiting, holding the GIL: most operations can proceed
- * at once, and the kernel lets a new operation proceed whenever it can,
- * waiters or not, so this is the same single semtimedop() the caller asked
- * for.  Only when it would block is the GIL released for the real wait.
- * Operations that mix IPC_NOWAIT and waiting go straight to the wait,
- * which keeps their flags.
- */
-int
-sysv_semop(int id, struct sembuf *ops, size_t nops,
-           const struct timespec *timeout)
-{
-    size_t i, nowait = 0;
-    int rc;
-
-    if (nops == 1) {
-        /* Semaphore and the per-element shorthands: no loops. */
-        if (ops->sem_flg & IPC_NOWAIT) {
-            return ipcore_sem_ops(id, ops, 1, NULL);
-        }
-        ops->sem_flg |= IPC_NOWAIT;
-        rc = ipcore_sem_ops(id, ops, 1, NULL);
-        ops->sem_flg &= (short)~IPC_NOWAIT;
-        if (rc != -EAGAIN || is_zero(timeout)) {
-            return rc;
-        }
-        return semop_wait(id, ops, 1, timeout);
-    }
-
-    for (i = 0; i < nops; i++) {
-        nowait += (ops[i].sem_flg & IPC_NOWAIT) != 0;
-    }
-    if (nowait == nops) {
-        return ipcore_sem_ops(id, ops, nops, NULL);
-    }
-    if (nowait == 0) {
-        for (i = 0; i < nops; i++) {
-            ops[i].sem_flg |= IPC_NOWAIT;
-        }
-        rc = ipcore_sem_ops(id, ops, nops, NULL);
-        for (i = 0; i < nops; i++) {
-            ops[i].sem_flg &= (short)~IPC_NOWAIT;
-        }
-        if (rc != -EAGAIN || is_zero(timeout)) {
-            return rc;
-        }
-    }
-    return semop_wait(id, ops, nops, timeout);
-}
-
-int
-sysv_parse_delta(PyObject *obj, int *delta)
-{
-    long v;
-
-    if (obj == NULL) {
-        *delta = 1;
-        return 0;
-    }
-    v = PyLong_AsLong(obj);
-    if (v == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (v > SHRT_MAX) {
-        PyErr_SetString(PyExc_OverflowError,
-                        "signed short integer is greater than maximum");
-        return -1;
-    }
-    if (v < SHRT_MIN) {
-        PyErr_SetString(PyExc_OverflowError,
-                        "signed short integer is less than minimum");
-        return -1;
-    }
-    if (v == 0) {
-        PyErr_SetString(PyExc_ValueError, "The delta must be non-zero");
-        return -1;
-    }
-    *delta = v < 0 ? (int)-v : (int)v;
-    return 0;
-}
 
 /* ----------------------------------------------------------- life cycle */
 
@@ -218,23 +102,6 @@ sem_repr(PyObject *self)
 
 /* -------------------------------------------------------------- methods */
 
-/* Runs one op on element 0 with the handle's block and undo flags. */
-static PyObject *
-sem_run(PyObject *self, int delta, const struct timespec *timeout)
-{
-    struct sembuf op = {
-        .sem_num = 0,
-        .sem_op = (short)delta,
-        .sem_flg = SEM(self)->op_flags,
-    };
-    int rc = sysv_semop(SEM(self)->id, &op, 1, timeout);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
-    }
-    Py_RETURN_NONE;
-}
-
 static PyObject *
 sem_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             PyObject *kwnames)
@@ -252,7 +119,7 @@ sem_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
-    return sem_run(self, -delta, timeout);
+    return sysv_sem_run(self, 0, -delta, timeout);
 }
 
 static PyObject *
@@ -273,7 +140,7 @@ sem_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, -ERANGE);
         }
     }
-    return sem_run(self, delta, NULL);
+    return sysv_sem_run(self, 0, delta, NULL);
 }
 
 static PyObject *
@@ -291,7 +158,7 @@ sem_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
-    return sem_run(self, 0, timeout);
+    return sysv_sem_run(self, 0, 0, timeout);
 }
 
 static PyObject *
@@ -308,7 +175,7 @@ sem_remove(PyObject *self, PyObject *unused)
 static PyObject *
 sem_enter(PyObject *self, PyObject *unused)
 {
-    PyObject *r = sem_run(self, -1, NULL);
+    PyObject *r = sysv_sem_run(self, 0, -1, NULL);
 
     if (!r) {
         return NULL;
@@ -320,22 +187,16 @@ sem_enter(PyObject *self, PyObject *unused)
 static PyObject *
 sem_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return sem_run(self, 1, NULL);
+    return sysv_sem_run(self, 0, 1, NULL);
 }
 
 /* ----------------------------------------------------------- attributes */
 
-/* The getters for one semctl value command on element 0. */
+/* value, last_pid, waiting_for_*: the closure is the sysv_sem_query. */
 static PyObject *
-sem_get_value(PyObject *self, void *closure)
+sem_get_query(PyObject *self, void *closure)
 {
-    int v = 0;
-    int rc = ipcore_sem_get_value(SEM(self)->id, 0, &v);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return PyLong_FromLong(v);
+    return sysv_sem_query(self, 0, (enum sysv_sem_query)(intptr_t)closure);
 }
 
 static int
@@ -366,92 +227,6 @@ sem_set_value(PyObject *self, PyObject *value, void *closure)
     if (rc < 0) {
         sysv_error(self, IPCORE_SEM, IPCORE_OP_SET, rc);
         return -1;
-    }
-    return 0;
-}
-
-static PyObject *
-sem_get_last_pid(PyObject *self, void *closure)
-{
-    pid_t pid = 0;
-    int rc = ipcore_sem_get_pid(SEM(self)->id, 0, &pid);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return sysv_from_pid(pid);
-}
-
-static PyObject *
-sem_get_ncount(PyObject *self, void *closure)
-{
-    int n = 0;
-    int rc = ipcore_sem_get_ncount(SEM(self)->id, 0, &n);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return PyLong_FromLong(n);
-}
-
-static PyObject *
-sem_get_zcount(PyObject *self, void *closure)
-{
-    int n = 0;
-    int rc = ipcore_sem_get_zcount(SEM(self)->id, 0, &n);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return PyLong_FromLong(n);
-}
-
-static PyObject *
-sem_get_otime(PyObject *self, void *closure)
-{
-    struct ipcore_sem_info info;
-    int rc = ipcore_sem_stat(SEM(self)->id, &info);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return sysv_from_time(info.otime);
-}
-
-/* block and undo: closure is the flag that the attribute turns off/on. */
-static PyObject *
-sem_get_flag(PyObject *self, void *closure)
-{
-    short flag = (short)(intptr_t)closure;
-    bool on = (SEM(self)->op_flags & flag) != 0;
-
-    /* block is True when IPC_NOWAIT is off. */
-    if (flag == IPC_NOWAIT) {
-        on = !on;
-    }
-    return PyBool_FromLong(on);
-}
-
-static int
-sem_set_flag(PyObject *self, PyObject *value, void *closure)
-{
-    short flag = (short)(intptr_t)closure;
-    int on;
-
-    if (value == NULL) {
-        return sysv_no_delete(self, flag == IPC_NOWAIT ? "block" : "undo");
-    }
-    on = PyObject_IsTrue(value);
-    if (on < 0) {
-        return -1;
-    }
-    if (flag == IPC_NOWAIT) {
-        on = !on;
-    }
-    if (on) {
-        SEM(self)->op_flags |= flag;
-    } else {
-        SEM(self)->op_flags &= (short)~flag;
     }
     return 0;
 }
@@ -502,17 +277,17 @@ static PyGetSetDef sem_getset[] = {
       "The key the semaphore was opened with (read-only).", NULL },
     { "id", sysv_get_id, NULL,
       "The id the kernel gave the semaphore (read-only).", NULL },
-    { "value", sem_get_value, sem_set_value,
+    { "value", sem_get_query, sem_set_value,
       "The semaphore's value, 0 to SEMAPHORE_VALUE_MAX (GETVAL/SETVAL).",
-      NULL },
-    { "undo", sem_get_flag, sem_set_flag,
+      SYSV_CLOSURE(SYSV_SEM_VALUE) },
+    { "undo", sysv_sem_get_flag, sysv_sem_set_flag,
       "When true, acquire() and release() use SEM_UNDO: the kernel\n"
       "reverses their effect when this process exits.  Default False.",
-      (void *)(intptr_t)SEM_UNDO },
-    { "block", sem_get_flag, sem_set_flag,
+      SYSV_CLOSURE(SEM_UNDO) },
+    { "block", sysv_sem_get_flag, sysv_sem_set_flag,
       "When false, acquire() and Z() raise BusyError instead of\n"
       "waiting (IPC_NOWAIT).  Default True.",
-      (void *)(intptr_t)IPC_NOWAIT },
+      SYSV_CLOSURE(IPC_NOWAIT) },
     { "mode", sysv_get_perm, sysv_set_perm, "The semaphore's permission bits.",
       PERM(SYSV_PERM_MODE) },
     { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
@@ -523,16 +298,19 @@ static PyGetSetDef sem_getset[] = {
       PERM(SYSV_PERM_CUID) },
     { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
       PERM(SYSV_PERM_CGID) },
-    { "last_pid", sem_get_last_pid, NULL,
+    { "last_pid", sem_get_query, NULL,
       "The pid of the last process to operate on the semaphore\n"
       "(GETPID, read-only).",
-      NULL },
-    { "waiting_for_nonzero", sem_get_ncount, NULL,
-      "How many processes wait in acquire() (GETNCNT, read-only).", NULL },
-    { "waiting_for_zero", sem_get_zcount, NULL,
-      "How many processes wait in Z() (GETZCNT, read-only).", NULL },
-    { "o_time", sem_get_otime, NULL,
-      "The time of the last semop(), 0 before the first (read-only).", NULL },
+      SYSV_CLOSURE(SYSV_SEM_PID) },
+    { "waiting_for_nonzero", sem_get_query, NULL,
+      "How many processes wait in acquire() (GETNCNT, read-only).",
+      SYSV_CLOSURE(SYSV_SEM_NCOUNT) },
+    { "waiting_for_zero", sem_get_query, NULL,
+      "How many processes wait in Z() (GETZCNT, read-only).",
+      SYSV_CLOSURE(SYSV_SEM_ZCOUNT) },
+    { "o_time", sysv_sem_get_time, NULL,
+      "The time of the last semop(), 0 before the first (read-only).",
+      SYSV_CLOSURE(SYSV_SEM_OTIME) },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

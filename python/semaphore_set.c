@@ -1,16 +1,15 @@
 /*
  * sysv_ipc.SemaphoreSet: a whole System V semaphore set, with per-element
  * values and atomic multi-operation semop.  Not in 1.1.0; Semaphore stays
- * as it was.
+ * as it was.  What the two share is in sem_common.c.
  */
 #include "sysv_ipc_int.h"
 
 #include <errno.h>
 
 typedef struct {
-    SYSV_OBJECT_HEAD;
+    SYSV_SEM_HEAD;
     int nsems;
-    short op_flags; /* as Semaphore: IPC_NOWAIT unless block, SEM_UNDO */
 } SemaphoreSetObject;
 
 #define SET(o) ((SemaphoreSetObject *)(o))
@@ -257,23 +256,6 @@ set_repr(PyObject *self)
 
 /* -------------------------------------------------------------- methods */
 
-/* Runs one op on element num with the handle's block and undo flags. */
-static PyObject *
-set_run1(PyObject *self, int num, int delta, const struct timespec *timeout)
-{
-    struct sembuf op = {
-        .sem_num = (unsigned short)num,
-        .sem_op = (short)delta,
-        .sem_flg = SET(self)->op_flags,
-    };
-    int rc = sysv_semop(SET(self)->id, &op, 1, timeout);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
-    }
-    Py_RETURN_NONE;
-}
-
 static PyObject *
 set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             PyObject *kwnames)
@@ -290,7 +272,7 @@ set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         sysv_parse_delta(argv[2], &delta) < 0) {
         return NULL;
     }
-    return set_run1(self, num, -delta, timeout);
+    return sysv_sem_run(self, num, -delta, timeout);
 }
 
 static PyObject *
@@ -309,7 +291,7 @@ set_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     if (delta > SHRT_MAX) {
         return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, -ERANGE);
     }
-    return set_run1(self, num, delta, NULL);
+    return sysv_sem_run(self, num, delta, NULL);
 }
 
 static PyObject *
@@ -327,7 +309,7 @@ set_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         sysv_parse_timeout(argv[1], &ts, &timeout) < 0) {
         return NULL;
     }
-    return set_run1(self, num, 0, timeout);
+    return sysv_sem_run(self, num, 0, timeout);
 }
 
 /* Converts one (num, delta[, flags]) item of operate() into *op. */
@@ -457,56 +439,40 @@ done:
     return result;
 }
 
-/* get_value(num) and friends: one semctl value command each. */
-typedef int sem_query_fn(int id, int num, int *value);
-
-static int
-get_pid_as_int(int id, int num, int *value)
-{
-    pid_t pid = 0;
-    int rc = ipcore_sem_get_pid(id, num, &pid);
-
-    *value = (int)pid;
-    return rc;
-}
-
+/* get_value(num) and friends: one semctl query each. */
 static PyObject *
-set_query(PyObject *self, PyObject *arg, sem_query_fn *fn)
+set_query(PyObject *self, PyObject *arg, enum sysv_sem_query what)
 {
-    int num, value = 0, rc;
+    int num;
 
     if (parse_num(self, arg, false, &num) < 0) {
         return NULL;
     }
-    rc = fn(SET(self)->id, num, &value);
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return PyLong_FromLong(value);
+    return sysv_sem_query(self, num, what);
 }
 
 static PyObject *
 set_get_value(PyObject *self, PyObject *arg)
 {
-    return set_query(self, arg, ipcore_sem_get_value);
+    return set_query(self, arg, SYSV_SEM_VALUE);
 }
 
 static PyObject *
 set_get_last_pid(PyObject *self, PyObject *arg)
 {
-    return set_query(self, arg, get_pid_as_int);
+    return set_query(self, arg, SYSV_SEM_PID);
 }
 
 static PyObject *
 set_get_ncount(PyObject *self, PyObject *arg)
 {
-    return set_query(self, arg, ipcore_sem_get_ncount);
+    return set_query(self, arg, SYSV_SEM_NCOUNT);
 }
 
 static PyObject *
 set_get_zcount(PyObject *self, PyObject *arg)
 {
-    return set_query(self, arg, ipcore_sem_get_zcount);
+    return set_query(self, arg, SYSV_SEM_ZCOUNT);
 }
 
 static int
@@ -564,16 +530,12 @@ set_length(PyObject *self)
 static PyObject *
 set_subscript(PyObject *self, PyObject *index)
 {
-    int num, value = 0, rc;
+    int num;
 
     if (parse_num(self, index, true, &num) < 0) {
         return NULL;
     }
-    rc = ipcore_sem_get_value(SET(self)->id, num, &value);
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    return PyLong_FromLong(value);
+    return sysv_sem_query(self, num, SYSV_SEM_VALUE);
 }
 
 static int
@@ -649,62 +611,6 @@ set_set_values(PyObject *self, PyObject *value, void *closure)
     return set_all(self, value);
 }
 
-enum set_stat_field {
-    SET_F_OTIME,
-    SET_F_CTIME,
-};
-
-static PyObject *
-set_get_stat(PyObject *self, void *closure)
-{
-    struct ipcore_sem_info info;
-    int rc = ipcore_sem_stat(SET(self)->id, &info);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-    }
-    if ((enum set_stat_field)(intptr_t)closure == SET_F_OTIME) {
-        return sysv_from_time(info.otime);
-    }
-    return sysv_from_time(info.ctime);
-}
-
-static PyObject *
-set_get_flag(PyObject *self, void *closure)
-{
-    short flag = (short)(intptr_t)closure;
-    bool on = (SET(self)->op_flags & flag) != 0;
-
-    if (flag == IPC_NOWAIT) {
-        on = !on;
-    }
-    return PyBool_FromLong(on);
-}
-
-static int
-set_set_flag(PyObject *self, PyObject *value, void *closure)
-{
-    short flag = (short)(intptr_t)closure;
-    int on;
-
-    if (value == NULL) {
-        return sysv_no_delete(self, flag == IPC_NOWAIT ? "block" : "undo");
-    }
-    on = PyObject_IsTrue(value);
-    if (on < 0) {
-        return -1;
-    }
-    if (flag == IPC_NOWAIT) {
-        on = !on;
-    }
-    if (on) {
-        SET(self)->op_flags |= flag;
-    } else {
-        SET(self)->op_flags &= (short)~flag;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- type */
 
 #define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
@@ -765,13 +671,13 @@ static PyGetSetDef set_getset[] = {
       "Every semaphore's value as a tuple (GETALL).  Assign a sequence\n"
       "of nsems ints, or one int for all, to set them at once (SETALL).",
       NULL },
-    { "undo", set_get_flag, set_set_flag,
+    { "undo", sysv_sem_get_flag, sysv_sem_set_flag,
       "When true, acquire(), release() and Z() use SEM_UNDO.",
-      (void *)(intptr_t)SEM_UNDO },
-    { "block", set_get_flag, set_set_flag,
+      SYSV_CLOSURE(SEM_UNDO) },
+    { "block", sysv_sem_get_flag, sysv_sem_set_flag,
       "When false, acquire() and Z() raise BusyError instead of\n"
       "waiting.",
-      (void *)(intptr_t)IPC_NOWAIT },
+      SYSV_CLOSURE(IPC_NOWAIT) },
     { "mode", sysv_get_perm, sysv_set_perm, "The set's permission bits.",
       PERM(SYSV_PERM_MODE) },
     { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
@@ -782,13 +688,13 @@ static PyGetSetDef set_getset[] = {
       PERM(SYSV_PERM_CUID) },
     { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
       PERM(SYSV_PERM_CGID) },
-    { "o_time", set_get_stat, NULL,
+    { "o_time", sysv_sem_get_time, NULL,
       "The time of the last semop() on the set, 0 before the first\n"
       "(read-only).",
-      (void *)(intptr_t)SET_F_OTIME },
-    { "last_change_time", set_get_stat, NULL,
+      SYSV_CLOSURE(SYSV_SEM_OTIME) },
+    { "last_change_time", sysv_sem_get_time, NULL,
       "The time of the last change by semctl() (read-only).",
-      (void *)(intptr_t)SET_F_CTIME },
+      SYSV_CLOSURE(SYSV_SEM_CTIME) },
     { NULL, NULL, NULL, NULL, NULL },
 };
 
