@@ -1,5 +1,6 @@
 /*
- * Argument conversion and the attributes every kind shares.
+ * Argument conversion: the fast parser and the converters of the
+ * arguments more than one kind takes.
  */
 #include "sysv_ipc_int.h"
 
@@ -77,23 +78,17 @@ sysv_parse(const char *fname, const char *const *params, int nrequired,
 }
 
 int
-sysv_check_flags(int flags)
-{
-    if ((flags & IPC_EXCL) && !(flags & IPC_CREAT)) {
-        PyErr_SetString(PyExc_ValueError,
-                        "IPC_EXCL must be combined with IPC_CREAT");
-        return -1;
-    }
-    return 0;
-}
-
-int
 sysv_parse_key(PyObject *obj, int flags, key_t *key,
                enum ipcore_key_choice *choice)
 {
     long long k;
     int overflow;
 
+    if ((flags & IPC_EXCL) && !(flags & IPC_CREAT)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "IPC_EXCL must be combined with IPC_CREAT");
+        return -1;
+    }
     if (obj == Py_None) {
         if (!(flags & IPC_EXCL)) {
             PyErr_SetString(PyExc_ValueError,
@@ -177,6 +172,22 @@ bad:
 }
 
 int
+sysv_parse_int(PyObject *obj, const char *what, int *out)
+{
+    long v = PyLong_AsLong(obj);
+
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        PyErr_Format(PyExc_OverflowError, "%s is out of range", what);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int
 sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out)
 {
     Py_ssize_t n = PyNumber_AsSsize_t(obj, PyExc_OverflowError);
@@ -211,149 +222,5 @@ sysv_data_get(PyObject *obj, sysv_data *data)
     data->has_view = true;
     data->buf = data->view.buf;
     data->len = data->view.len;
-    return 0;
-}
-
-int
-sysv_no_delete(PyObject *self, const char *name)
-{
-    PyErr_Format(PyExc_AttributeError,
-                 "cannot delete attribute '%s' of '%s' objects", name,
-                 Py_TYPE(self)->tp_name);
-    return -1;
-}
-
-/* --------------------------------------------------------- shared getters */
-
-PyObject *
-sysv_get_key(PyObject *self, void *closure)
-{
-    return PyLong_FromLong((long)((SysvObject *)self)->key);
-}
-
-PyObject *
-sysv_get_id(PyObject *self, void *closure)
-{
-    return PyLong_FromLong((long)((SysvObject *)self)->id);
-}
-
-static int
-stat_perm(enum ipcore_kind kind, int id, struct ipcore_perm *perm)
-{
-    int rc;
-
-    switch (kind) {
-    case IPCORE_SEM: {
-        struct ipcore_sem_info info;
-
-        rc = ipcore_sem_stat(id, &info);
-        *perm = info.perm;
-        return rc;
-    }
-    case IPCORE_SHM: {
-        struct ipcore_shm_info info;
-
-        rc = ipcore_shm_stat(id, &info);
-        *perm = info.perm;
-        return rc;
-    }
-    case IPCORE_MQ: {
-        struct ipcore_mq_info info;
-
-        rc = ipcore_mq_stat(id, &info);
-        *perm = info.perm;
-        return rc;
-    }
-    }
-    return -EINVAL;
-}
-
-static const char *const perm_names[] = {
-    [SYSV_PERM_UID] = "uid",   [SYSV_PERM_GID] = "gid",
-    [SYSV_PERM_CUID] = "cuid", [SYSV_PERM_CGID] = "cgid",
-    [SYSV_PERM_MODE] = "mode",
-};
-
-PyObject *
-sysv_get_perm(PyObject *self, void *closure)
-{
-    int code = (int)(intptr_t)closure;
-    enum ipcore_kind kind = (enum ipcore_kind)(code >> 8);
-    struct ipcore_perm perm = { 0 };
-    int rc = stat_perm(kind, ((SysvObject *)self)->id, &perm);
-
-    if (rc < 0) {
-        return sysv_error(self, kind, IPCORE_OP_STAT, rc);
-    }
-
-    switch ((enum sysv_perm_field)(code & 0xff)) {
-    case SYSV_PERM_UID:
-        return sysv_from_uid(perm.uid);
-    case SYSV_PERM_GID:
-        return sysv_from_uid(perm.gid);
-    case SYSV_PERM_CUID:
-        return sysv_from_uid(perm.cuid);
-    case SYSV_PERM_CGID:
-        return sysv_from_uid(perm.cgid);
-    case SYSV_PERM_MODE:
-        return PyLong_FromUnsignedLong(perm.mode);
-    }
-    Py_RETURN_NONE;
-}
-
-int
-sysv_set_perm(PyObject *self, PyObject *value, void *closure)
-{
-    int code = (int)(intptr_t)closure;
-    enum ipcore_kind kind = (enum ipcore_kind)(code >> 8);
-    enum sysv_perm_field field = (enum sysv_perm_field)(code & 0xff);
-    uid_t uid = (uid_t)-1;
-    gid_t gid = (gid_t)-1;
-    unsigned int mode = (unsigned int)-1;
-    unsigned long v;
-    int rc;
-
-    if (value == NULL) {
-        return sysv_no_delete(self, perm_names[field]);
-    }
-    if (!PyLong_Check(value)) {
-        PyErr_Format(PyExc_TypeError, "Attribute '%s' must be an integer",
-                     perm_names[field]);
-        return -1;
-    }
-    v = PyLong_AsUnsignedLong(value);
-    if (v == (unsigned long)-1 && PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
-            return -1;
-        }
-        v = (unsigned long)-1;
-        PyErr_Clear();
-    }
-    /* (uid_t)-1 means "unchanged" to the core and to the kernel, so it
-     * cannot be set; nor can anything wider than the field. */
-    if (field == SYSV_PERM_MODE ? v > 0xffffffffUL - 1 : v >= (uid_t)-1) {
-        PyErr_Format(PyExc_ValueError, "Attribute '%s' is out of range",
-                     perm_names[field]);
-        return -1;
-    }
-    switch (field) {
-    case SYSV_PERM_UID:
-        uid = (uid_t)v;
-        break;
-    case SYSV_PERM_GID:
-        gid = (gid_t)v;
-        break;
-    case SYSV_PERM_MODE:
-        mode = (unsigned int)v;
-        break;
-    case SYSV_PERM_CUID:
-    case SYSV_PERM_CGID:
-        break;
-    }
-    rc = ipcore_set_owner_mode(kind, ((SysvObject *)self)->id, uid, gid, mode);
-    if (rc < 0) {
-        sysv_error(self, kind, IPCORE_OP_SET, rc);
-        return -1;
-    }
     return 0;
 }

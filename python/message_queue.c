@@ -38,25 +38,6 @@ typedef struct {
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *
-mq_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    PyObject *self = type->tp_alloc(type, 0);
-
-    if (self) {
-        MQ(self)->id = -1;
-        MQ(self)->key = IPC_PRIVATE;
-        MQ(self)->buf = NULL;
-        MQ(self)->capacity = 0;
-        MQ(self)->max_message_size = 0;
-        MQ(self)->busy = false;
-        MQ(self)->last = NULL;
-        MQ(self)->last_type = 0;
-        MQ(self)->last_len = 0;
-    }
-    return self;
-}
-
 static int
 mq_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -76,8 +57,7 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     flags &= IPC_CREAT | IPC_EXCL;
-    if (sysv_check_flags(flags) < 0 ||
-        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+    if (sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
         return -1;
     }
     if (max_obj) {
@@ -133,19 +113,9 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
 static void
 mq_dealloc(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-
     PyMem_RawFree(MQ(self)->buf);
     Py_CLEAR(MQ(self)->last);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
-static PyObject *
-mq_str(PyObject *self)
-{
-    return PyUnicode_FromFormat("Key=%d, id=%d", (int)MQ(self)->key,
-                                MQ(self)->id);
+    sysv_dealloc(self);
 }
 
 static PyObject *
@@ -619,12 +589,7 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 static PyObject *
 mq_remove(PyObject *self, PyObject *unused)
 {
-    int rc = ipcore_remove(IPCORE_MQ, MQ(self)->id);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_MQ, IPCORE_OP_REMOVE, rc);
-    }
-    Py_RETURN_NONE;
+    return sysv_remove(self, IPCORE_MQ, MQ(self)->id);
 }
 
 /* ----------------------------------------------------------- attributes */
@@ -701,15 +666,13 @@ mq_set_max_size(PyObject *self, PyObject *value, void *closure)
 
 /* ---------------------------------------------------------------- type */
 
-#define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
-
 static PyMethodDef mq_methods[] = {
-    { "send", FASTCALL_KW(mq_send), METH_FASTCALL | METH_KEYWORDS,
+    { "send", SYSV_METH(mq_send), METH_FASTCALL | METH_KEYWORDS,
       "send($self, /, message, block=True, type=1)\n--\n\n"
       "Puts message (bytes-like, or str as UTF-8) on the queue with\n"
       "type (> 0).  On a full queue it waits, or raises BusyError when\n"
       "block is false." },
-    { "receive", FASTCALL_KW(mq_receive), METH_FASTCALL | METH_KEYWORDS,
+    { "receive", SYSV_METH(mq_receive), METH_FASTCALL | METH_KEYWORDS,
       "receive($self, /, block=True, type=0)\n--\n\n"
       "Takes a message off the queue and returns (message, type).\n"
       "type 0 takes the oldest, > 0 the oldest of that type, < 0 the\n"
@@ -721,39 +684,28 @@ static PyMethodDef mq_methods[] = {
     { NULL, NULL, 0, NULL },
 };
 
-#define PERM(field) SYSV_PERM_CLOSURE(IPCORE_MQ, field)
-#define STAT(field) ((void *)(intptr_t)(field))
-
 static PyGetSetDef mq_getset[] = {
     { "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
     { "id", sysv_get_id, NULL, "The queue's id (read-only).", NULL },
     { "current_messages", mq_get_stat, NULL,
-      "How many messages the queue holds (read-only).", STAT(MQ_F_QNUM) },
+      "How many messages the queue holds (read-only).",
+      SYSV_CLOSURE(MQ_F_QNUM) },
     { "max_size", mq_get_stat, mq_set_max_size,
       "The most bytes the queue may hold (msg_qbytes); raising it past\n"
       "the system's MSGMNB needs privilege.",
-      STAT(MQ_F_QBYTES) },
+      SYSV_CLOSURE(MQ_F_QBYTES) },
     { "last_send_time", mq_get_stat, NULL,
-      "The time of the last send (read-only).", STAT(MQ_F_STIME) },
+      "The time of the last send (read-only).", SYSV_CLOSURE(MQ_F_STIME) },
     { "last_receive_time", mq_get_stat, NULL,
-      "The time of the last receive (read-only).", STAT(MQ_F_RTIME) },
+      "The time of the last receive (read-only).", SYSV_CLOSURE(MQ_F_RTIME) },
     { "last_change_time", mq_get_stat, NULL,
       "The time of the last change by msgctl() (read-only).",
-      STAT(MQ_F_CTIME) },
+      SYSV_CLOSURE(MQ_F_CTIME) },
     { "last_send_pid", mq_get_stat, NULL,
-      "The pid of the last sender (read-only).", STAT(MQ_F_LSPID) },
+      "The pid of the last sender (read-only).", SYSV_CLOSURE(MQ_F_LSPID) },
     { "last_receive_pid", mq_get_stat, NULL,
-      "The pid of the last receiver (read-only).", STAT(MQ_F_LRPID) },
-    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-      PERM(SYSV_PERM_UID) },
-    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-      PERM(SYSV_PERM_GID) },
-    { "mode", sysv_get_perm, sysv_set_perm, "The queue's permission bits.",
-      PERM(SYSV_PERM_MODE) },
-    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-      PERM(SYSV_PERM_CUID) },
-    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-      PERM(SYSV_PERM_CGID) },
+      "The pid of the last receiver (read-only).", SYSV_CLOSURE(MQ_F_LRPID) },
+    SYSV_PERM_GETSETS(IPCORE_MQ, "The queue's permission bits."),
     { NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -765,10 +717,10 @@ static PyType_Slot mq_slots[] = {
       "size of this handle's receive buffer: longer messages cannot be\n"
       "sent through it, and receiving one fails with OSError (E2BIG)\n"
       "and leaves it queued." },
-    { Py_tp_new, SYSV_SLOT(mq_new) },
+    { Py_tp_new, SYSV_SLOT(sysv_new) },
     { Py_tp_init, SYSV_SLOT(mq_init) },
     { Py_tp_dealloc, SYSV_SLOT(mq_dealloc) },
-    { Py_tp_str, SYSV_SLOT(mq_str) },
+    { Py_tp_str, SYSV_SLOT(sysv_str) },
     { Py_tp_repr, SYSV_SLOT(mq_repr) },
     { Py_tp_methods, mq_methods },
     { Py_tp_getset, mq_getset },

@@ -25,35 +25,15 @@ sysv_get_state(PyObject *obj)
 
 /* ------------------------------------------------------------ functions */
 
-static int
-int_arg(PyObject *obj, const char *what, int *out)
-{
-    long v = PyLong_AsLong(obj);
-
-    if (v == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (v < INT_MIN || v > INT_MAX) {
-        PyErr_Format(PyExc_OverflowError, "%s is out of range", what);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 static PyObject *
 remove_by_id(PyObject *module, PyObject *arg, enum ipcore_kind kind)
 {
-    int id, rc;
+    int id;
 
-    if (int_arg(arg, "id", &id) < 0) {
+    if (sysv_parse_int(arg, "id", &id) < 0) {
         return NULL;
     }
-    rc = ipcore_remove(kind, id);
-    if (rc < 0) {
-        return sysv_error(module, kind, IPCORE_OP_REMOVE, rc);
-    }
-    Py_RETURN_NONE;
+    return sysv_remove(module, kind, id);
 }
 
 static PyObject *
@@ -127,14 +107,12 @@ mod_ftok(PyObject *module, PyObject *args, PyObject *kwds)
 }
 
 static PyMethodDef module_methods[] = {
-    { "attach", (PyCFunction)(void (*)(void))mod_attach,
-      METH_VARARGS | METH_KEYWORDS,
+    { "attach", SYSV_METH(mod_attach), METH_VARARGS | METH_KEYWORDS,
       "attach($module, /, id, address=None, flags=0)\n--\n\n"
       "Attaches the existing shared memory segment with this id and\n"
       "returns a new SharedMemory for it; address and flags are as for\n"
       "SharedMemory.attach()." },
-    { "ftok", (PyCFunction)(void (*)(void))mod_ftok,
-      METH_VARARGS | METH_KEYWORDS,
+    { "ftok", SYSV_METH(mod_ftok), METH_VARARGS | METH_KEYWORDS,
       "ftok($module, /, path, id, silence_warning=False)\n--\n\n"
       "Returns ftok(3) of path and id: a key that other keys may collide\n"
       "with, hence the Warning unless silence_warning is true.  OSError\n"

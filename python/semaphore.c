@@ -14,19 +14,6 @@ typedef struct {
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *
-sem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    PyObject *self = type->tp_alloc(type, 0);
-
-    if (self) {
-        SEM(self)->id = -1;
-        SEM(self)->key = IPC_PRIVATE;
-        SEM(self)->op_flags = 0;
-    }
-    return self;
-}
-
 static int
 sem_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -45,8 +32,7 @@ sem_init(PyObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     flags &= IPC_CREAT | IPC_EXCL;
-    if (sysv_check_flags(flags) < 0 ||
-        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+    if (sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
         return -1;
     }
 
@@ -76,22 +62,6 @@ sem_init(PyObject *self, PyObject *args, PyObject *kwds)
         }
     }
     return 0;
-}
-
-static void
-sem_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
-static PyObject *
-sem_str(PyObject *self)
-{
-    return PyUnicode_FromFormat("Key=%d, id=%d", (int)SEM(self)->key,
-                                SEM(self)->id);
 }
 
 static PyObject *
@@ -164,12 +134,7 @@ sem_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 static PyObject *
 sem_remove(PyObject *self, PyObject *unused)
 {
-    int rc = ipcore_remove(IPCORE_SEM, SEM(self)->id);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_REMOVE, rc);
-    }
-    Py_RETURN_NONE;
+    return sysv_remove(self, IPCORE_SEM, SEM(self)->id);
 }
 
 static PyObject *
@@ -233,27 +198,25 @@ sem_set_value(PyObject *self, PyObject *value, void *closure)
 
 /* ---------------------------------------------------------------- type */
 
-#define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
-
 static PyMethodDef sem_methods[] = {
-    { "acquire", FASTCALL_KW(sem_acquire), METH_FASTCALL | METH_KEYWORDS,
+    { "acquire", SYSV_METH(sem_acquire), METH_FASTCALL | METH_KEYWORDS,
       "acquire($self, /, timeout=None, delta=1)\n--\n\n"
       "Decrements the semaphore by abs(delta), waiting while that would\n"
       "take it below zero.  timeout None waits as long as it takes, 0\n"
       "does not wait, and a positive number (a float is fine) waits at\n"
       "most that many seconds; BusyError if the wait ends unsatisfied or\n"
       "if block is False and it would wait." },
-    { "P", FASTCALL_KW(sem_acquire), METH_FASTCALL | METH_KEYWORDS,
+    { "P", SYSV_METH(sem_acquire), METH_FASTCALL | METH_KEYWORDS,
       "P($self, /, timeout=None, delta=1)\n--\n\n"
       "The same as acquire() (Dijkstra's name for it)." },
-    { "release", FASTCALL_KW(sem_release), METH_FASTCALL | METH_KEYWORDS,
+    { "release", SYSV_METH(sem_release), METH_FASTCALL | METH_KEYWORDS,
       "release($self, /, delta=1)\n--\n\n"
       "Increments the semaphore by abs(delta); ValueError if that would\n"
       "take it above SEMAPHORE_VALUE_MAX." },
-    { "V", FASTCALL_KW(sem_release), METH_FASTCALL | METH_KEYWORDS,
+    { "V", SYSV_METH(sem_release), METH_FASTCALL | METH_KEYWORDS,
       "V($self, /, delta=1)\n--\n\n"
       "The same as release() (Dijkstra's name for it)." },
-    { "Z", FASTCALL_KW(sem_z), METH_FASTCALL | METH_KEYWORDS,
+    { "Z", SYSV_METH(sem_z), METH_FASTCALL | METH_KEYWORDS,
       "Z($self, /, timeout=None)\n--\n\n"
       "Waits until the semaphore's value is zero.  timeout and block\n"
       "work as for acquire()." },
@@ -264,13 +227,11 @@ static PyMethodDef sem_methods[] = {
     { "__enter__", sem_enter, METH_NOARGS,
       "__enter__($self, /)\n--\n\n"
       "Acquires the semaphore (as acquire()) and returns it." },
-    { "__exit__", (PyCFunction)(void (*)(void))sem_exit, METH_FASTCALL,
+    { "__exit__", SYSV_METH(sem_exit), METH_FASTCALL,
       "__exit__($self, /, *args)\n--\n\n"
       "Releases the semaphore (as release()); exceptions propagate." },
     { NULL, NULL, 0, NULL },
 };
-
-#define PERM(field) SYSV_PERM_CLOSURE(IPCORE_SEM, field)
 
 static PyGetSetDef sem_getset[] = {
     { "key", sysv_get_key, NULL,
@@ -288,16 +249,7 @@ static PyGetSetDef sem_getset[] = {
       "When false, acquire() and Z() raise BusyError instead of\n"
       "waiting (IPC_NOWAIT).  Default True.",
       SYSV_CLOSURE(IPC_NOWAIT) },
-    { "mode", sysv_get_perm, sysv_set_perm, "The semaphore's permission bits.",
-      PERM(SYSV_PERM_MODE) },
-    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-      PERM(SYSV_PERM_UID) },
-    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-      PERM(SYSV_PERM_GID) },
-    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-      PERM(SYSV_PERM_CUID) },
-    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-      PERM(SYSV_PERM_CGID) },
+    SYSV_PERM_GETSETS(IPCORE_SEM, "The semaphore's permission bits."),
     { "last_pid", sem_get_query, NULL,
       "The pid of the last process to operate on the semaphore\n"
       "(GETPID, read-only).",
@@ -321,10 +273,10 @@ static PyType_Slot sem_slots[] = {
       "a random unused key (needs IPC_EXCL), IPC_PRIVATE, or an int in\n"
       "KEY_MIN..KEY_MAX.  With IPC_CREAT or IPC_EXCL in flags and 0o200\n"
       "in mode, the value is set to initial_value after the get." },
-    { Py_tp_new, SYSV_SLOT(sem_new) },
+    { Py_tp_new, SYSV_SLOT(sysv_new) },
     { Py_tp_init, SYSV_SLOT(sem_init) },
-    { Py_tp_dealloc, SYSV_SLOT(sem_dealloc) },
-    { Py_tp_str, SYSV_SLOT(sem_str) },
+    { Py_tp_dealloc, SYSV_SLOT(sysv_dealloc) },
+    { Py_tp_str, SYSV_SLOT(sysv_str) },
     { Py_tp_repr, SYSV_SLOT(sem_repr) },
     { Py_tp_methods, sem_methods },
     { Py_tp_getset, sem_getset },

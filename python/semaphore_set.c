@@ -147,20 +147,6 @@ done:
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *
-set_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    PyObject *self = type->tp_alloc(type, 0);
-
-    if (self) {
-        SET(self)->id = -1;
-        SET(self)->key = IPC_PRIVATE;
-        SET(self)->nsems = 0;
-        SET(self)->op_flags = 0;
-    }
-    return self;
-}
-
 static int
 set_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -180,8 +166,7 @@ set_init(PyObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     flags &= IPC_CREAT | IPC_EXCL;
-    if (sysv_check_flags(flags) < 0 ||
-        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+    if (sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
         return -1;
     }
     if (nsems < 0) {
@@ -229,15 +214,6 @@ set_init(PyObject *self, PyObject *args, PyObject *kwds)
         return set_all(self, initial);
     }
     return 0;
-}
-
-static void
-set_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-
-    tp->tp_free(self);
-    Py_DECREF(tp);
 }
 
 static PyObject *
@@ -511,12 +487,7 @@ set_set_value(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 static PyObject *
 set_remove(PyObject *self, PyObject *unused)
 {
-    int rc = ipcore_remove(IPCORE_SEM, SET(self)->id);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_REMOVE, rc);
-    }
-    Py_RETURN_NONE;
+    return sysv_remove(self, IPCORE_SEM, SET(self)->id);
 }
 
 /* ----------------------------------------------------- sequence protocol */
@@ -613,20 +584,18 @@ set_set_values(PyObject *self, PyObject *value, void *closure)
 
 /* ---------------------------------------------------------------- type */
 
-#define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
-
 static PyMethodDef set_methods[] = {
-    { "acquire", FASTCALL_KW(set_acquire), METH_FASTCALL | METH_KEYWORDS,
+    { "acquire", SYSV_METH(set_acquire), METH_FASTCALL | METH_KEYWORDS,
       "acquire($self, /, num, timeout=None, delta=1)\n--\n\n"
       "Decrements semaphore num by abs(delta), waiting as\n"
       "Semaphore.acquire() does (block and undo apply)." },
-    { "release", FASTCALL_KW(set_release), METH_FASTCALL | METH_KEYWORDS,
+    { "release", SYSV_METH(set_release), METH_FASTCALL | METH_KEYWORDS,
       "release($self, /, num, delta=1)\n--\n\n"
       "Increments semaphore num by abs(delta)." },
-    { "Z", FASTCALL_KW(set_z), METH_FASTCALL | METH_KEYWORDS,
+    { "Z", SYSV_METH(set_z), METH_FASTCALL | METH_KEYWORDS,
       "Z($self, /, num, timeout=None)\n--\n\n"
       "Waits until semaphore num is zero." },
-    { "operate", FASTCALL_KW(set_operate), METH_FASTCALL | METH_KEYWORDS,
+    { "operate", SYSV_METH(set_operate), METH_FASTCALL | METH_KEYWORDS,
       "operate($self, /, operations, timeout=None, block=True, undo=False)"
       "\n--\n\n"
       "Performs all operations at once or none (one semop).  Each is\n"
@@ -639,7 +608,7 @@ static PyMethodDef set_methods[] = {
     { "get_value", set_get_value, METH_O,
       "get_value($self, num, /)\n--\n\n"
       "Returns the value of semaphore num (GETVAL)." },
-    { "set_value", FASTCALL_KW(set_set_value), METH_FASTCALL | METH_KEYWORDS,
+    { "set_value", SYSV_METH(set_set_value), METH_FASTCALL | METH_KEYWORDS,
       "set_value($self, /, num, value)\n--\n\n"
       "Sets the value of semaphore num (SETVAL)." },
     { "get_last_pid", set_get_last_pid, METH_O,
@@ -660,8 +629,6 @@ static PyMethodDef set_methods[] = {
     { NULL, NULL, 0, NULL },
 };
 
-#define PERM(field) SYSV_PERM_CLOSURE(IPCORE_SEM, field)
-
 static PyGetSetDef set_getset[] = {
     { "key", sysv_get_key, NULL, "The set's key (read-only).", NULL },
     { "id", sysv_get_id, NULL, "The set's id (read-only).", NULL },
@@ -678,16 +645,7 @@ static PyGetSetDef set_getset[] = {
       "When false, acquire() and Z() raise BusyError instead of\n"
       "waiting.",
       SYSV_CLOSURE(IPC_NOWAIT) },
-    { "mode", sysv_get_perm, sysv_set_perm, "The set's permission bits.",
-      PERM(SYSV_PERM_MODE) },
-    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-      PERM(SYSV_PERM_UID) },
-    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-      PERM(SYSV_PERM_GID) },
-    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-      PERM(SYSV_PERM_CUID) },
-    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-      PERM(SYSV_PERM_CGID) },
+    SYSV_PERM_GETSETS(IPCORE_SEM, "The set's permission bits."),
     { "o_time", sysv_sem_get_time, NULL,
       "The time of the last semop() on the set, 0 before the first\n"
       "(read-only).",
@@ -708,9 +666,9 @@ static PyType_Slot set_slots[] = {
       "ints, is stored with one SETALL after the get when not None.\n"
       "set[i] reads and writes one value; operate() changes several\n"
       "atomically." },
-    { Py_tp_new, SYSV_SLOT(set_new) },
+    { Py_tp_new, SYSV_SLOT(sysv_new) },
     { Py_tp_init, SYSV_SLOT(set_init) },
-    { Py_tp_dealloc, SYSV_SLOT(set_dealloc) },
+    { Py_tp_dealloc, SYSV_SLOT(sysv_dealloc) },
     { Py_tp_str, SYSV_SLOT(set_str) },
     { Py_tp_repr, SYSV_SLOT(set_repr) },
     { Py_tp_methods, set_methods },

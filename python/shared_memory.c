@@ -100,20 +100,6 @@ not_attached(PyObject *self, const char *what)
 
 /* ----------------------------------------------------------- life cycle */
 
-static PyObject *
-shm_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    PyObject *self = type->tp_alloc(type, 0);
-
-    if (self) {
-        SHM(self)->id = -1;
-        SHM(self)->key = IPC_PRIVATE;
-        SHM(self)->cur = NULL;
-        SHM(self)->all = NULL;
-    }
-    return self;
-}
-
 /* The flag bits shmget() may see besides the permission bits. */
 #ifndef SHM_HUGE_MASK
 #define SHM_HUGE_MASK 0
@@ -143,8 +129,7 @@ shm_init(PyObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     flags &= SHM_GET_FLAGS;
-    if (sysv_check_flags(flags) < 0 ||
-        sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
+    if (sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
         return -1;
     }
     if (size_obj) {
@@ -196,22 +181,12 @@ shm_init(PyObject *self, PyObject *args, PyObject *kwds)
 static void
 shm_dealloc(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-
     /* No buffer can be exported any more (each holds a reference), so
      * every mapping left can go. */
     while (SHM(self)->all) {
         attachment_unmap(self, SHM(self)->all);
     }
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
-static PyObject *
-shm_str(PyObject *self)
-{
-    return PyUnicode_FromFormat("Key=%d, id=%d", (int)SHM(self)->key,
-                                SHM(self)->id);
+    sysv_dealloc(self);
 }
 
 static PyObject *
@@ -229,7 +204,7 @@ sysv_shm_attach_new(PyObject *module, int id, const void *address, int flags)
     PyObject *self;
     int rc;
 
-    self = shm_new(st->SharedMemoryType, NULL, NULL);
+    self = sysv_new(st->SharedMemoryType, NULL, NULL);
     if (!self) {
         return NULL;
     }
@@ -268,17 +243,8 @@ shm_attach(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
-    if (argv[1]) {
-        long v = PyLong_AsLong(argv[1]);
-
-        if (v == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (v < INT_MIN || v > INT_MAX) {
-            PyErr_SetString(PyExc_OverflowError, "flags is out of range");
-            return NULL;
-        }
-        flags = (int)v;
+    if (argv[1] && sysv_parse_int(argv[1], "flags", &flags) < 0) {
+        return NULL;
     }
     if (attachment_new(self, address, flags) < 0) {
         return NULL;
@@ -397,12 +363,7 @@ done:
 static PyObject *
 shm_remove(PyObject *self, PyObject *unused)
 {
-    int rc = ipcore_remove(IPCORE_SHM, SHM(self)->id);
-
-    if (rc < 0) {
-        return sysv_error(self, IPCORE_SHM, IPCORE_OP_REMOVE, rc);
-    }
-    Py_RETURN_NONE;
+    return sysv_remove(self, IPCORE_SHM, SHM(self)->id);
 }
 
 /* ------------------------------------------------------- buffer protocol */
@@ -496,10 +457,8 @@ shm_get_attached(PyObject *self, void *closure)
 
 /* ---------------------------------------------------------------- type */
 
-#define FASTCALL_KW(f) ((PyCFunction)(void (*)(void))(f))
-
 static PyMethodDef shm_methods[] = {
-    { "attach", FASTCALL_KW(shm_attach), METH_FASTCALL | METH_KEYWORDS,
+    { "attach", SYSV_METH(shm_attach), METH_FASTCALL | METH_KEYWORDS,
       "attach($self, /, address=None, flags=0)\n--\n\n"
       "Attaches the segment (shmat) at address (None lets the kernel\n"
       "choose) with flags such as SHM_RDONLY, SHM_RND, SHM_REMAP.  The\n"
@@ -510,11 +469,11 @@ static PyMethodDef shm_methods[] = {
       "Detaches the segment: attached becomes False and read(), write()\n"
       "and new buffers raise NotAttachedError.  Buffers exported before\n"
       "stay valid; the mapping goes when the last of them is released." },
-    { "read", FASTCALL_KW(shm_read), METH_FASTCALL | METH_KEYWORDS,
+    { "read", SYSV_METH(shm_read), METH_FASTCALL | METH_KEYWORDS,
       "read($self, /, byte_count=0, offset=0)\n--\n\n"
       "Returns byte_count bytes from offset as bytes; 0, or more than\n"
       "is left, reads to the end of the segment." },
-    { "write", FASTCALL_KW(shm_write), METH_FASTCALL | METH_KEYWORDS,
+    { "write", SYSV_METH(shm_write), METH_FASTCALL | METH_KEYWORDS,
       "write($self, /, s, offset=0)\n--\n\n"
       "Writes s (bytes-like, or str as UTF-8) at offset; ValueError if\n"
       "it would go past the end." },
@@ -525,14 +484,11 @@ static PyMethodDef shm_methods[] = {
     { NULL, NULL, 0, NULL },
 };
 
-#define PERM(field) SYSV_PERM_CLOSURE(IPCORE_SHM, field)
-#define STAT(field) ((void *)(intptr_t)(field))
-
 static PyGetSetDef shm_getset[] = {
     { "key", sysv_get_key, NULL, "The segment's key (read-only).", NULL },
     { "id", sysv_get_id, NULL, "The segment's id (read-only).", NULL },
     { "size", shm_get_stat, NULL, "The segment's size in bytes (read-only).",
-      STAT(SHM_F_SIZE) },
+      SYSV_CLOSURE(SHM_F_SIZE) },
     { "address", shm_get_address, NULL,
       "The address where this handle has the segment attached, 0 when\n"
       "detached (read-only).",
@@ -540,30 +496,22 @@ static PyGetSetDef shm_getset[] = {
     { "attached", shm_get_attached, NULL,
       "Whether this handle has the segment attached (read-only).", NULL },
     { "last_attach_time", shm_get_stat, NULL,
-      "The time of the last shmat() (read-only).", STAT(SHM_F_ATIME) },
+      "The time of the last shmat() (read-only).", SYSV_CLOSURE(SHM_F_ATIME) },
     { "last_detach_time", shm_get_stat, NULL,
-      "The time of the last shmdt() (read-only).", STAT(SHM_F_DTIME) },
+      "The time of the last shmdt() (read-only).", SYSV_CLOSURE(SHM_F_DTIME) },
     { "last_change_time", shm_get_stat, NULL,
       "The time of the last change by shmctl() (read-only).",
-      STAT(SHM_F_CTIME) },
+      SYSV_CLOSURE(SHM_F_CTIME) },
     { "creator_pid", shm_get_stat, NULL,
-      "The pid of the creating process (read-only).", STAT(SHM_F_CPID) },
+      "The pid of the creating process (read-only).",
+      SYSV_CLOSURE(SHM_F_CPID) },
     { "last_pid", shm_get_stat, NULL,
       "The pid of the last process to attach or detach (read-only).",
-      STAT(SHM_F_LPID) },
+      SYSV_CLOSURE(SHM_F_LPID) },
     { "number_attached", shm_get_stat, NULL,
       "How many attachments the segment has (read-only).",
-      STAT(SHM_F_NATTCH) },
-    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.",
-      PERM(SYSV_PERM_UID) },
-    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.",
-      PERM(SYSV_PERM_GID) },
-    { "mode", sysv_get_perm, sysv_set_perm, "The segment's permission bits.",
-      PERM(SYSV_PERM_MODE) },
-    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).",
-      PERM(SYSV_PERM_CUID) },
-    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).",
-      PERM(SYSV_PERM_CGID) },
+      SYSV_CLOSURE(SHM_F_NATTCH) },
+    SYSV_PERM_GETSETS(IPCORE_SHM, "The segment's permission bits."),
     { NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -575,10 +523,10 @@ static PyType_Slot shm_slots[] = {
       "(read-only when mode lacks 0o200).  With IPC_CREX, size 0 means\n"
       "PAGE_SIZE and the new segment is filled with init_character.\n"
       "Supports the buffer protocol (memoryview, bytearray)." },
-    { Py_tp_new, SYSV_SLOT(shm_new) },
+    { Py_tp_new, SYSV_SLOT(sysv_new) },
     { Py_tp_init, SYSV_SLOT(shm_init) },
     { Py_tp_dealloc, SYSV_SLOT(shm_dealloc) },
-    { Py_tp_str, SYSV_SLOT(shm_str) },
+    { Py_tp_str, SYSV_SLOT(sysv_str) },
     { Py_tp_repr, SYSV_SLOT(shm_repr) },
     { Py_tp_methods, shm_methods },
     { Py_tp_getset, shm_getset },

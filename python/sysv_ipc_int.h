@@ -90,14 +90,12 @@ int sysv_parse(const char *fname, const char *const *params, int nrequired,
                PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                PyObject **out);
 
-/* Converts a key argument: None asks for a random key (only valid with
+/* Checks the IPC_CREAT/IPC_EXCL combination of a constructor's flags and
+ * converts its key argument: None asks for a random key (only valid with
  * IPC_EXCL in flags), else an int in [KEY_MIN, KEY_MAX].  Returns 0 or -1
  * with ValueError/TypeError set. */
 int sysv_parse_key(PyObject *obj, int flags, key_t *key,
                    enum ipcore_key_choice *choice);
-
-/* Checks the IPC_CREAT/IPC_EXCL combination of a constructor's flags. */
-int sysv_check_flags(int flags);
 
 /*
  * Converts a timeout argument: None (or obj NULL, or +inf) waits forever
@@ -106,6 +104,10 @@ int sysv_check_flags(int flags);
  */
 int sysv_parse_timeout(PyObject *obj, struct timespec *ts,
                        const struct timespec **timeout);
+
+/* Converts an int argument that must fit a C int; -1 with an exception
+ * (OverflowError naming what when it does not). */
+int sysv_parse_int(PyObject *obj, const char *what, int *out);
 
 /* Converts a non-negative index-like int into *out; -1 with an exception
  * (ValueError, naming what, when negative). */
@@ -133,6 +135,26 @@ sysv_data_release(sysv_data *data)
     }
 }
 
+/* Converts a time_t, a pid_t and a uid_t to Python ints. */
+#define sysv_from_time(t) PyLong_FromLongLong((long long)(t))
+#define sysv_from_pid(p) PyLong_FromLong((long)(p))
+#define sysv_from_uid(u) PyLong_FromUnsignedLong((unsigned long)(u))
+
+/* ---------------------------------------------------------------- object.c */
+
+/* tp_new of every kind: an object not made yet (id -1), all else zero. */
+PyObject *sysv_new(PyTypeObject *type, PyObject *args, PyObject *kwds);
+
+/* tp_dealloc of the kinds that hold nothing, and the end of the others'. */
+void sysv_dealloc(PyObject *self);
+
+/* str() of the kinds that show only their key and id. */
+PyObject *sysv_str(PyObject *self);
+
+/* The remove() methods and functions: IPC_RMID of object id of kind;
+ * None, or NULL with the error (obj locates the module). */
+PyObject *sysv_remove(PyObject *obj, enum ipcore_kind kind, int id);
+
 /* Raises the error for deleting a writable attribute (fix #1). */
 int sysv_no_delete(PyObject *self, const char *name);
 
@@ -156,10 +178,23 @@ PyObject *sysv_get_id(PyObject *self, void *closure);
 PyObject *sysv_get_perm(PyObject *self, void *closure);
 int sysv_set_perm(PyObject *self, PyObject *value, void *closure);
 
-/* Converts a time_t, a pid_t and a uid_t to Python ints. */
-#define sysv_from_time(t) PyLong_FromLongLong((long long)(t))
-#define sysv_from_pid(p) PyLong_FromLong((long)(p))
-#define sysv_from_uid(u) PyLong_FromUnsignedLong((unsigned long)(u))
+/*
+ * The getset entries of the owner and mode attributes, the same on every
+ * kind but for the doc of mode (mode_doc: "The queue's permission bits.").
+ */
+/* clang-format off */
+#define SYSV_PERM_GETSETS(kind, mode_doc) \
+    { "uid", sysv_get_perm, sysv_set_perm, "The owner's user id.", \
+      SYSV_PERM_CLOSURE(kind, SYSV_PERM_UID) }, \
+    { "gid", sysv_get_perm, sysv_set_perm, "The owner's group id.", \
+      SYSV_PERM_CLOSURE(kind, SYSV_PERM_GID) }, \
+    { "mode", sysv_get_perm, sysv_set_perm, mode_doc, \
+      SYSV_PERM_CLOSURE(kind, SYSV_PERM_MODE) }, \
+    { "cuid", sysv_get_perm, NULL, "The creator's user id (read-only).", \
+      SYSV_PERM_CLOSURE(kind, SYSV_PERM_CUID) }, \
+    { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).", \
+      SYSV_PERM_CLOSURE(kind, SYSV_PERM_CGID) }
+/* clang-format on */
 
 /* ------------------------------------------------------- sem_common.c */
 
@@ -306,6 +341,10 @@ PyObject *sysv_sem_get_time(PyObject *self, void *closure);
  * -Wpedantic (which forbids it done directly) quiet.
  */
 #define SYSV_SLOT(f) ((void *)(uintptr_t)(f))
+
+/* A method of any calling convention as the PyCFunction of a PyMethodDef
+ * (through void (*)(void), which -Wcast-function-type accepts). */
+#define SYSV_METH(f) ((PyCFunction)(void (*)(void))(f))
 
 /* A small int as the closure of a PyGetSetDef (which field, which flag). */
 #define SYSV_CLOSURE(v) ((void *)(intptr_t)(v))
