@@ -229,6 +229,7 @@ int sysv_semop(int id, struct sembuf *ops, size_t nops,
 int sysv_semop_wait(int id, struct sembuf *ops, size_t nops,
                     const struct timespec *timeout);
 
+/* A timeout of 0 s: one try, no wait. */
 static inline bool
 sysv_is_zero(const struct timespec *timeout)
 {
