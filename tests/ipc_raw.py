@@ -1,12 +1,16 @@
-"""Raw System V IPC for the filesystem tests, through ctypes on libc.
+"""Raw System V IPC for the tests, through ctypes on libc.
 
-Independent of the code under test: objects made here are what any C
-program would make.  Attributes come from /proc/sysvipc (no struct layouts
-to get wrong); values and messages from the system calls.
+Independent of the code under test: objects made and attached here are
+what any C program would make and see.  Attributes (sizes, attachment
+counts, modes) come from /proc/sysvipc (no struct layouts to get wrong);
+values, waiter counts and messages from the system calls.  The one struct
+read is a queue's msqid_ds, for its byte counts and limit (msg_qbytes).
 """
 
 import ctypes
+import mmap
 import os
+import struct
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.semget.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
@@ -31,8 +35,14 @@ IPC_CREAT = 0o1000
 IPC_EXCL = 0o2000
 IPC_NOWAIT = 0o4000
 IPC_RMID = 0
+IPC_SET = 1
+IPC_STAT = 2
+GETNCNT = 14
 GETVAL = 12
+GETZCNT = 15
 SETVAL = 16
+SHM_RDONLY = 0o10000
+PAGE = mmap.PAGESIZE
 
 PROC = {"sem": "/proc/sysvipc/sem", "shm": "/proc/sysvipc/shm",
         "mq": "/proc/sysvipc/msg"}
@@ -83,9 +93,10 @@ def create(kind, key=IPC_PRIVATE, mode=0o600, size=None):
     """Creates an object (size: nsems for sets, bytes for segments)."""
     flags = IPC_CREAT | IPC_EXCL | mode
     if kind == "sem":
-        return _check(libc.semget(key, size or 1, flags))
+        return _check(libc.semget(key, 1 if size is None else size, flags))
     if kind == "shm":
-        return _check(libc.shmget(key, size or 4096, flags))
+        return _check(libc.shmget(key, 4096 if size is None else size,
+                                  flags))
     return _check(libc.msgget(key, flags))
 
 
@@ -119,6 +130,14 @@ def sem_op(semid, delta, num=0, nowait=True):
     _check(libc.semop(semid, ctypes.byref(buf), 1))
 
 
+def sem_waiting_for_nonzero(semid, num=0):
+    return _check(libc.semctl(semid, num, GETNCNT, 0))
+
+
+def sem_waiting_for_zero(semid, num=0):
+    return _check(libc.semctl(semid, num, GETZCNT, 0))
+
+
 # ---------------------------------------------------------------- queues
 
 
@@ -136,28 +155,117 @@ def msg_receive(msqid, mtype=0, size=8192):
     return (ctypes.c_long.from_buffer(buf).value, buf.raw[8:8 + n])
 
 
+# struct msqid_ds on 64-bit Linux (glibc): ipc_perm is 48 bytes, then
+# stime, rtime, ctime, __msg_cbytes, msg_qnum, msg_qbytes (8 bytes each).
+_MSQID_DS_SIZE = 256  # more than enough room for the kernel to fill
+_CBYTES, _QNUM, _QBYTES = 72, 80, 88
+
+
+def _msq_stat(msqid):
+    buf = ctypes.create_string_buffer(_MSQID_DS_SIZE)
+    _check(libc.msgctl(msqid, IPC_STAT, buf))
+    return buf
+
+
+def msq_counts(msqid):
+    """(messages, bytes, byte limit) of a queue."""
+    raw = _msq_stat(msqid).raw
+    return tuple(struct.unpack_from("Q", raw, off)[0]
+                 for off in (_QNUM, _CBYTES, _QBYTES))
+
+
+def msq_set_qbytes(msqid, qbytes):
+    buf = _msq_stat(msqid)
+    struct.pack_into("Q", buf, _QBYTES, qbytes)
+    _check(libc.msgctl(msqid, IPC_SET, buf))
+    assert msq_counts(msqid)[2] == qbytes, "unexpected msqid_ds layout"
+
+
+def msgmax():
+    with open("/proc/sys/kernel/msgmax") as f:
+        return int(f.read())
+
+
 # ---------------------------------------------------------------- segments
 
 
-def _shmat(shmid):
-    addr = libc.shmat(shmid, None, 0)
-    if addr is None or addr == ctypes.c_void_p(-1).value:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return addr
+def shm_size(shmid):
+    return info("shm", shmid)["size"]
+
+
+def shm_nattch(shmid):
+    return info("shm", shmid)["nattch"]
+
+
+class Attached:
+    """shmat() of a segment in this process; a context manager."""
+
+    def __init__(self, shmid, read_only=False):
+        self.shmid = shmid
+        self.size = shm_size(shmid)
+        flags = SHM_RDONLY if read_only else 0
+        addr = libc.shmat(shmid, None, flags)
+        if addr is None or addr == ctypes.c_void_p(-1).value:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        self.addr = addr
+
+    def read(self, offset=0, length=None):
+        if length is None:
+            length = self.size - offset
+        assert 0 <= offset and offset + length <= self.size
+        return ctypes.string_at(self.addr + offset, length)
+
+    def write(self, offset, data):
+        assert 0 <= offset and offset + len(data) <= self.size
+        ctypes.memmove(self.addr + offset, data, len(data))
+
+    def mapped_length(self):
+        """Length of this attachment's mapping, as /proc/self/maps has it:
+        the kernel maps the segment's shmem file size, rounded to pages."""
+        start = "%x-" % self.addr
+        with open("/proc/self/maps") as f:
+            for line in f:
+                if line.startswith(start):
+                    lo, hi = line.split()[0].split("-")
+                    return int(hi, 16) - int(lo, 16)
+        raise AssertionError("attachment not in /proc/self/maps")
+
+    def file_size(self):
+        """st_size of the segment's own shmem file (needs root): what a
+        write past the end through a passthrough file would grow."""
+        path = "/proc/self/map_files/%x-%x" % (
+            self.addr, self.addr + self.mapped_length())
+        return os.stat(path).st_size
+
+    def detach(self):
+        if self.addr is not None:
+            _check(libc.shmdt(ctypes.c_void_p(self.addr)))
+            self.addr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.detach()
 
 
 def shm_read(shmid, size, offset=0):
-    addr = _shmat(shmid)
-    try:
-        return ctypes.string_at(addr + offset, size)
-    finally:
-        libc.shmdt(ctypes.c_void_p(addr))
+    with Attached(shmid) as seg:
+        return seg.read(offset, size)
 
 
 def shm_write(shmid, data, offset=0):
-    addr = _shmat(shmid)
-    try:
-        ctypes.memmove(addr + offset, data, len(data))
-    finally:
-        libc.shmdt(ctypes.c_void_p(addr))
+    with Attached(shmid) as seg:
+        seg.write(offset, data)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def thread_count(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise OSError("no Threads line for %d" % pid)

@@ -190,15 +190,12 @@ def test_rmdir_from_the_shell_and_errors(ipcfs_mount):
 
 def test_rmdir_of_an_attached_segment(ipcfs_mount):
     ident = ipc_raw.create("shm", key=132)
-    addr = ipc_raw._shmat(ident)
-    try:
+    with ipc_raw.Attached(ident):
         os.rmdir(ipcfs_mount.path / "shm" / "132")
         assert "132" not in os.listdir(ipcfs_mount.path / "shm")
         d = ipcfs_mount.path / "shm" / "by-id" / str(ident)
         assert int(read(d / "mode"), 8) & 0o1000  # SHM_DEST
         assert read(d / "key") == "0\n"
-    finally:
-        ipc_raw.libc.shmdt(ipc_raw.ctypes.c_void_p(addr))
     assert ipc_raw.info("shm", ident) is None
 
 

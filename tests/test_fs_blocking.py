@@ -14,7 +14,6 @@ import time
 import pytest
 
 import ipc_raw as raw
-import ipc_raw_blocking as rawb
 from conftest import DAEMON_COMPLAINTS, wait_until
 
 KEY = 4242
@@ -177,7 +176,7 @@ def wait_all_blocked(procs, timeout=20.0):
 
 
 def daemon_threads(mount):
-    return rawb.thread_count(mount.proc.pid)
+    return raw.thread_count(mount.proc.pid)
 
 
 def drain(msqid):
@@ -252,7 +251,7 @@ def test_emsgsize_keeps_the_message(mount, msq):
         with pytest.raises(OSError) as exc:
             os.read(fd, 10)
         assert exc.value.errno == errno.EMSGSIZE
-        assert rawb.msq_counts(msq)[0] == 1
+        assert raw.msq_counts(msq)[0] == 1
         assert os.read(fd, 100) == b"x" * 100
     finally:
         os.close(fd)
@@ -353,8 +352,8 @@ def test_kill_cycles_lose_nothing(mount, msq, semid, children):
         procs += [children.shell("echo -1 > %s" % op_path(mount))
                   for _ in range(per)]
         assert wait_until(
-            lambda: rawb.sem_waiting_for_nonzero(semid) == per, 10), \
-            "P-ers not waiting: %d" % rawb.sem_waiting_for_nonzero(semid)
+            lambda: raw.sem_waiting_for_nonzero(semid) == per, 10), \
+            "P-ers not waiting: %d" % raw.sem_waiting_for_nonzero(semid)
         wait_all_blocked(procs)
         for proc in procs:
             proc.send_signal(sig)
@@ -362,7 +361,7 @@ def test_kill_cycles_lose_nothing(mount, msq, semid, children):
             proc.wait(timeout=10)
             assert proc.returncode == -sig
         children.kill_all()
-        assert rawb.sem_waiting_for_nonzero(semid) == 0
+        assert raw.sem_waiting_for_nonzero(semid) == 0
         sent = [(cycle % 5 + 1, b"c%d-%d" % (cycle, i)) for i in range(3)]
         for t, text in sent:
             raw.msg_send(msq, text, mtype=t)
@@ -380,7 +379,7 @@ def test_500_blocked_callers_and_the_mount_answers(mount, msq, semid,
     pers = [children.shell("echo -1 > %s" % op_path(mount))
             for _ in range(150)]
     wait_threads(mount, 500, timeout=60)
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 150,
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 150,
                       20)
     # The rest of the mount answers at once.
     for _ in range(20):
@@ -413,7 +412,7 @@ def test_500_blocked_callers_and_the_mount_answers(mount, msq, semid,
         p.wait(timeout=30)
     assert time.monotonic() - t0 < 15
     assert wait_until(lambda: daemon_threads(mount) < 50, 20)
-    assert rawb.sem_waiting_for_nonzero(semid) == 0
+    assert raw.sem_waiting_for_nonzero(semid) == 0
     for i in range(10):
         raw.msg_send(msq, b"after%d" % i)
     assert drain(msq) == [(1, b"after%d" % i) for i in range(10)]
@@ -544,7 +543,7 @@ def test_many_pollers_all_wake_on_one_message(mount, msq, children):
 # ---------------------------------------------------------------- send
 
 def test_send_on_a_full_queue_blocks_then_goes(mount, msq, children):
-    rawb.msq_set_qbytes(msq, 16)
+    raw.msq_set_qbytes(msq, 16)
     raw.msg_send(msq, b"0123456789")
     fd = os.open(send_path(mount), os.O_WRONLY | os.O_NONBLOCK)
     try:
@@ -561,7 +560,7 @@ def test_send_on_a_full_queue_blocks_then_goes(mount, msq, children):
 
 
 def test_blocked_send_interrupted_sends_nothing(mount, msq, children):
-    rawb.msq_set_qbytes(msq, 8)
+    raw.msq_set_qbytes(msq, 8)
     raw.msg_send(msq, b"full....")
     writer = children.python(WRITER, send_path(mount), "late")
     assert wait_blocked(writer)
@@ -572,7 +571,7 @@ def test_blocked_send_interrupted_sends_nothing(mount, msq, children):
 
 
 def test_send_longer_than_the_queue_is_einval(mount, msq):
-    rawb.msq_set_qbytes(msq, 16)
+    raw.msq_set_qbytes(msq, 16)
     raw.msg_send(msq, b"x")  # not empty: the kernel alone would wait
     with open(send_path(mount), "wb", buffering=0) as f:
         with pytest.raises(OSError) as exc:
@@ -584,11 +583,11 @@ def test_send_longer_than_the_queue_is_einval(mount, msq):
 def test_send_longer_than_msgmax_is_einval(mount, msq):
     with open(send_path(mount), "wb", buffering=0) as f:
         with pytest.raises(OSError) as exc:
-            f.write(b"z" * (rawb.msgmax() + 1))
+            f.write(b"z" * (raw.msgmax() + 1))
         assert exc.value.errno == errno.EINVAL
-        f.write(b"z" * rawb.msgmax())
+        f.write(b"z" * raw.msgmax())
     (t, text), = drain(msq)
-    assert text == b"z" * rawb.msgmax()
+    assert text == b"z" * raw.msgmax()
 
 
 def test_send_to_a_removed_queue_is_enoent(mount, msq):
@@ -602,7 +601,7 @@ def test_send_to_a_removed_queue_is_enoent(mount, msq):
 def test_concurrent_senders_on_a_full_queue(mount, msq, children):
     """Two senders wait on a full queue; a third `echo > send` (O_TRUNC)
     must still reach the daemon (see blocking.h on the inode lock)."""
-    rawb.msq_set_qbytes(msq, 4)
+    raw.msq_set_qbytes(msq, 4)
     raw.msg_send(msq, b"full")
     waiting = [children.shell("printf ab > %s" % send_path(mount))
                for _ in range(2)]
@@ -622,7 +621,7 @@ def test_concurrent_senders_on_a_full_queue(mount, msq, children):
 
 def test_p_blocks_until_v_by_another_process(mount, semid, children):
     p = children.shell("echo -1 > %s" % op_path(mount))
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 1, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 1, 10)
     assert still_blocked(p, 0.1)
     v = subprocess.run(["sh", "-c", "echo 1 > %s" % op_path(mount)],
                        timeout=10)
@@ -658,7 +657,7 @@ def test_p_nonblock_is_eagain(mount, semid):
 def test_z_waits_for_zero(mount, semid, children):
     raw.sem_set_value(semid, 2)
     z = children.shell("echo 0 > %s" % op_path(mount))
-    assert wait_until(lambda: rawb.sem_waiting_for_zero(semid) == 1, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_zero(semid) == 1, 10)
     raw.sem_op(semid, -1)
     assert still_blocked(z)
     raw.sem_op(semid, -1)
@@ -669,17 +668,17 @@ def test_z_waits_for_zero(mount, semid, children):
 def test_interrupted_p_leaves_the_value_unchanged(mount, semid, children):
     raw.sem_set_value(semid, 1)
     writer = children.python(WRITER, op_path(mount), "-2")
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 1, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 1, 10)
     writer.send_signal(signal.SIGUSR1)
     out, _ = writer.communicate(timeout=10)
     assert out.split() == ["ERR", "EINTR"]
     assert raw.sem_get_value(semid) == 1
-    assert rawb.sem_waiting_for_nonzero(semid) == 0
+    assert raw.sem_waiting_for_nonzero(semid) == 0
 
 
 def test_p_on_a_removed_set_is_enoent(mount, semid, children):
     writer = children.python(WRITER, op_path(mount), "-1")
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 1, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 1, 10)
     raw.remove("sem", semid)
     out, _ = writer.communicate(timeout=10)
     assert out.split() == ["ERR", "ENOENT"]
@@ -697,7 +696,7 @@ def test_v_past_semvmx_is_erange(mount, semid):
 def test_p_on_an_element_of_a_set(mount, children):
     semid = raw.create("sem", SEMKEY, 0o666, size=3)
     p = children.shell("echo -1 > %s" % op_path(mount, num=2))
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid, 2) == 1,
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid, 2) == 1,
                       10)
     raw.sem_op(semid, 1, num=0)
     assert still_blocked(p)
@@ -715,7 +714,7 @@ def test_daemon_stop_ends_every_wait(mount_ipcfs, children):
     semid = raw.create("sem", SEMKEY, 0o666)
     reader = children.python(READER, receive_path(mount), 4096)
     writer = children.python(WRITER, op_path(mount), "-1")
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 1, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 1, 10)
     assert wait_blocked(reader)
     mount.proc.send_signal(signal.SIGTERM)
     for proc in (reader, writer):
@@ -797,7 +796,7 @@ def test_kill_while_units_arrive_takes_nothing(mount, semid, children):
         procs = [children.shell("echo -1 > %s" % op_path(mount))
                  for _ in range(pers)]
         assert wait_until(
-            lambda: rawb.sem_waiting_for_nonzero(semid) == pers, 10)
+            lambda: raw.sem_waiting_for_nonzero(semid) == pers, 10)
         order = [("v", None)] * (pers // 2) + [("kill", p) for p in procs]
         rng.shuffle(order)
         for what, proc in order:
@@ -816,7 +815,7 @@ def test_kill_while_units_arrive_takes_nothing(mount, semid, children):
         # minus the P-ers that succeeded, and never less than that minus
         # the killed ones (none lost beyond what was delivered).
         assert value + succeeded <= pers // 2, "cycle %d" % cycle
-        assert rawb.sem_waiting_for_nonzero(semid) == 0
+        assert raw.sem_waiting_for_nonzero(semid) == 0
         children.kill_all()
 
 
@@ -832,7 +831,7 @@ def test_single_threaded_mount_does_not_block_either(mount_ipcfs, children):
     pers = [children.shell("echo -1 > %s" % op_path(mount))
             for _ in range(40)]
     wait_all_blocked(cats + pers)
-    assert wait_until(lambda: rawb.sem_waiting_for_nonzero(semid) == 40, 10)
+    assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 40, 10)
     _, took = timed(os.listdir, mq_dir(mount))
     assert took < 0.5
     reader = children.python(READER, receive_path(mount), 4096)

@@ -17,14 +17,13 @@ import time
 import pytest
 
 import ipc_raw as raw
-import ipc_raw_blocking as rawb
 
 KEY = 4545
 SEMKEY = 4646
 SLOT = 32
 DURATION = float(os.environ.get("IPCFS_STRESS_SECONDS", "6"))
 
-libc = ctypes.CDLL(None, use_errno=True)
+libc = raw.libc
 
 
 def _child(mm, kind, slot, path, payload):
@@ -62,7 +61,7 @@ def test_random_mix_loses_nothing(ipcfs_mount, seed):
     mount = ipcfs_mount
     msq = raw.create("mq", KEY, 0o666)
     semid = raw.create("sem", SEMKEY, 0o666)
-    rawb.msq_set_qbytes(msq, 64)  # eight 8-byte messages: senders wait
+    raw.msq_set_qbytes(msq, 64)  # eight 8-byte messages: senders wait
     paths = {
         "recv": str(mount.path / "mq" / str(KEY) / "receive"),
         "send": str(mount.path / "mq" / str(KEY) / "send"),
@@ -162,7 +161,7 @@ def test_random_mix_loses_nothing(ipcfs_mount, seed):
     # A P-er killed just after its P succeeded took its unit: the value is
     # at most what the others leave, and at least that minus the killed.
     assert v_total - p_ok - p_killed <= value <= v_total - p_ok
-    assert rawb.sem_waiting_for_nonzero(semid) == 0
+    assert raw.sem_waiting_for_nonzero(semid) == 0
     print("callers %d: sends %d ok, %d interrupted; %d delivered, %d left;"
           " V %d, P %d ok, %d killed, value %d"
           % (used, len(sent_ok), len(sends) - len(sent_ok), len(delivered),

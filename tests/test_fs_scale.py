@@ -4,18 +4,14 @@ How fast they are (ls -l of 10,000 and 20,000 semaphores, and whether that
 is linear) is measured by scripts/bench-fs, beside tmpfs: timings are never
 asserted in tests."""
 
-import ctypes
 import subprocess
 
 import ipc_raw
 
-libc = ipc_raw.libc
-
 
 def make_sems(keys):
     for key in keys:
-        assert libc.semget(key, 1, ipc_raw.IPC_CREAT | ipc_raw.IPC_EXCL |
-                           0o600) >= 0, ctypes.get_errno()
+        assert ipc_raw.create("sem", key, 0o600) >= 0
 
 
 def ls_l(path):

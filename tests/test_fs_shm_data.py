@@ -1,6 +1,6 @@
 """shm/<key>/data: the segment's bytes as a file, coherent with shmat().
 
-Segments are made by raw shmget() (tests/ipc_raw_shm.py) unless a test says
+Segments are made by raw shmget() (tests/ipc_raw.py) unless a test says
 otherwise, and checked through a shmat() of this process: what any other
 program attached to the segment would see.
 
@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-import ipc_raw_shm as raw
+import ipc_raw as raw
 from conftest import wait_until
 
 KEY = 4242
@@ -33,7 +33,7 @@ def data_path(mount, key=KEY):
 @pytest.fixture
 def seg():
     """A raw 0644 segment of SIZE bytes, attached in this process."""
-    shmid = raw.create(SIZE, KEY, 0o644)
+    shmid = raw.create("shm", KEY, 0o644, size=SIZE)
     with raw.Attached(shmid) as att:
         yield att
 
@@ -56,7 +56,7 @@ def fill(att, byte):
 def assert_size_intact(att, path):
     """The segment has its size everywhere one can look: shm_segsz, the
     file's st_size, a fresh shmat's mapping and the shmem file itself."""
-    assert raw.size_of(att.shmid) == SIZE
+    assert raw.shm_size(att.shmid) == SIZE
     assert os.stat(path).st_size == SIZE
     with raw.Attached(att.shmid) as fresh:
         assert fresh.mapped_length() == ROUNDED
@@ -120,7 +120,7 @@ def test_coherent_both_ways_while_open(any_mount, seg):
 def test_large_segment(any_mount):
     """Many requests per call (beyond max_write), compared byte for byte."""
     size = 8 << 20
-    shmid = raw.create(size, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=size)
     data = os.urandom(size)
     path = data_path(any_mount)
     with raw.Attached(shmid) as att:
@@ -138,7 +138,7 @@ def test_large_writes_at_odd_offsets(any_mount):
     across the end: each lands byte for byte, the one across the end is a
     short write of the part that fits, and the segment keeps its size."""
     size = 3 * (1 << 20) + 4321
-    shmid = raw.create(size, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=size)
     path = data_path(any_mount)
     with raw.Attached(shmid) as att:
         expect = bytearray(os.urandom(size))
@@ -159,7 +159,7 @@ def test_large_writes_at_odd_offsets(any_mount):
         finally:
             os.close(fd)
         assert att.read() == expect
-        assert raw.size_of(shmid) == size
+        assert raw.shm_size(shmid) == size
         with raw.Attached(shmid) as fresh:
             assert fresh.file_size() == size
             assert fresh.mapped_length() == -(-size // raw.PAGE) * raw.PAGE
@@ -171,7 +171,7 @@ def test_concurrent_writers_land_exactly(any_mount):
     is the one its writer wrote."""
     import threading
     size = 4 << 20
-    shmid = raw.create(size, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=size)
     path = data_path(any_mount)
     parts = 4
     span = size // parts
@@ -205,12 +205,12 @@ def test_concurrent_writers_land_exactly(any_mount):
 
 def test_removed_segment_written_through_an_open_file(any_mount):
     """An open data file of a removed segment still reads and writes it."""
-    shmid = raw.create(SIZE, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=SIZE)
     path = data_path(any_mount)
     with raw.Attached(shmid) as att:
         fd = os.open(path, os.O_RDWR)
         try:
-            raw.remove(shmid)
+            raw.remove("shm", shmid)
             assert os.pwrite(fd, b"after", SIZE - 5) == 5
             assert os.pwrite(fd, b"more!", SIZE - 3) == 3
             assert os.pread(fd, 5, SIZE - 5) == b"afmor"
@@ -227,7 +227,7 @@ def test_daemon_with_a_file_size_limit_writes_everywhere(mount_ipcfs, mode):
     or kill the daemon with SIGXFSZ)."""
     import resource
     size = 4 << 20
-    shmid = raw.create(size, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=size)
     old = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, old[1]))
     try:
@@ -516,33 +516,33 @@ def test_concurrent_opens_of_every_kind(ipcfs_mount, seg):
 
 def test_daemon_attachment_counts_while_open(ipcfs_mount, seg):
     path = data_path(ipcfs_mount)
-    assert raw.nattch(seg.shmid) == 1
+    assert raw.shm_nattch(seg.shmid) == 1
     fd1 = os.open(path, os.O_RDONLY)
     fd2 = os.open(path, os.O_RDWR)
     m = mmap.mmap(fd2, SIZE)
     try:
-        assert raw.nattch(seg.shmid) == 2  # one for the daemon, not per open
+        assert raw.shm_nattch(seg.shmid) == 2  # one for the daemon, not per open
     finally:
         m.close()
         os.close(fd1)
         os.close(fd2)
     # release reaches the daemon after close returns
-    assert wait_until(lambda: raw.nattch(seg.shmid) == 1)
+    assert wait_until(lambda: raw.shm_nattch(seg.shmid) == 1)
 
 
 def test_removed_segment_stays_mapped(ipcfs_mount):
-    shmid = raw.create(SIZE, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=SIZE)
     path = data_path(ipcfs_mount)
     fd = os.open(path, os.O_RDWR)
     m = mmap.mmap(fd, SIZE)
     os.close(fd)
-    raw.remove(shmid)
+    raw.remove("shm", shmid)
     with pytest.raises(FileNotFoundError):
         open(path, "rb")
     m[0:4] = b"gone"  # still the (removed) segment's memory
     assert m[0:4] == b"gone"
     m.close()
-    assert wait_until(lambda: raw.info(shmid) is None)
+    assert wait_until(lambda: raw.info("shm", shmid) is None)
 
 
 # ---------------------------------------------------------------- fallback
@@ -648,8 +648,8 @@ def test_segment_made_by_mkdir_with_a_size(ipcfs_mount):
     """mkdir shm/<key>:<size>: the data file is that segment, for shmat()
     users and through mmap."""
     os.mkdir(ipcfs_mount.path / "shm" / ("%d:%d" % (KEY, SIZE)), 0o640)
-    shmid = raw.lookup(KEY)
-    assert raw.size_of(shmid) == SIZE
+    shmid = raw.lookup("shm", KEY)
+    assert raw.shm_size(shmid) == SIZE
     path = data_path(ipcfs_mount)
     assert os.stat(path).st_size == SIZE
     with raw.Attached(shmid) as att:
@@ -669,8 +669,8 @@ def test_segment_made_by_mkdir_with_a_size(ipcfs_mount):
 def test_segment_made_by_mkdir_with_the_mount_default(mount_ipcfs):
     mount = mount_ipcfs("-o", "shm_size=64K")
     os.mkdir(mount.path / "shm" / str(KEY))
-    shmid = raw.lookup(KEY)
-    assert raw.size_of(shmid) == 65536
+    shmid = raw.lookup("shm", KEY)
+    assert raw.shm_size(shmid) == 65536
     path = data_path(mount)
     assert os.stat(path).st_size == 65536
     with open(path, "r+b", buffering=0) as f:
@@ -683,8 +683,8 @@ def test_segment_made_by_mkdir_with_the_mount_default(mount_ipcfs):
 def test_private_segment_by_id_and_two_names_at_once(ipcfs_mount):
     """An IPC_PRIVATE segment is reached by id; a keyed one by key and by
     id at once (one inode: one backing file for both)."""
-    private = raw.create(SIZE, raw.IPC_PRIVATE, 0o600)
-    keyed = raw.create(SIZE, KEY, 0o600)
+    private = raw.create("shm", raw.IPC_PRIVATE, 0o600, size=SIZE)
+    keyed = raw.create("shm", KEY, 0o600, size=SIZE)
     by_id = ipcfs_mount.path / "shm" / "by-id"
     with open(by_id / str(private) / "data", "r+b", buffering=0) as f:
         f.write(b"private")
@@ -738,11 +738,12 @@ def test_opens_and_releases_race(ipcfs_mount, seg):
     for t in threads:
         t.join()
     assert not errors
-    assert wait_until(lambda: raw.nattch(seg.shmid) == 1)
+    assert wait_until(lambda: raw.shm_nattch(seg.shmid) == 1)
 
 
 def test_many_segments_mapped_at_once(ipcfs_mount):
-    segs = [raw.create(SIZE, KEY + i, 0o600) for i in range(64)]
+    segs = [raw.create("shm", KEY + i, 0o600, size=SIZE)
+            for i in range(64)]
     fds, maps = [], []
     try:
         for i in range(64):
@@ -757,4 +758,4 @@ def test_many_segments_mapped_at_once(ipcfs_mount):
             m.close()
         for fd in fds:
             os.close(fd)
-    assert wait_until(lambda: all(raw.nattch(s) == 0 for s in segs))
+    assert wait_until(lambda: all(raw.shm_nattch(s) == 0 for s in segs))

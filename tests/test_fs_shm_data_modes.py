@@ -16,12 +16,12 @@ import tempfile
 
 import pytest
 
-import ipc_raw_shm as raw
+import ipc_raw as raw
 
 KEY = 4343
 SIZE = 2 * raw.PAGE + 7
 NOBODY = 65534
-libc = ctypes.CDLL(None, use_errno=True)
+libc = raw.libc
 
 
 def as_nobody():
@@ -97,7 +97,7 @@ def nobody_daemon(ipcfs_bin):
 
 def test_data_passthrough_mounts_and_maps_the_segment(mount_ipcfs):
     mount = mount_ipcfs("-o", "data=passthrough")
-    shmid = raw.create(SIZE, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=SIZE)
     with raw.Attached(shmid) as att:
         fd = os.open(mount.path / "shm" / str(KEY) / "data", os.O_RDWR)
         try:
@@ -125,7 +125,7 @@ os.close(fd)
 
 
 def test_unprivileged_daemon_auto_is_the_fallback(nobody_daemon):
-    shmid = raw.create(SIZE, KEY, 0o666)
+    shmid = raw.create("shm", KEY, 0o666, size=SIZE)
     with raw.Attached(shmid) as att:
         att.write(0, b"hello")
         daemon = nobody_daemon()  # data=auto
@@ -152,7 +152,7 @@ def test_unprivileged_daemon_refuses_data_passthrough(nobody_daemon):
 def test_fallback_mode_never_maps(mount_ipcfs):
     """data=fallback on a daemon that could pass through: it does not."""
     mount = mount_ipcfs("-o", "data=fallback")
-    shmid = raw.create(SIZE, KEY, 0o600)
+    shmid = raw.create("shm", KEY, 0o600, size=SIZE)
     fd = os.open(mount.path / "shm" / str(KEY) / "data", os.O_RDONLY)
     try:
         with pytest.raises(OSError) as e:
@@ -160,7 +160,7 @@ def test_fallback_mode_never_maps(mount_ipcfs):
         assert e.value.errno == errno.ENODEV
     finally:
         os.close(fd)
-    raw.remove(shmid)
+    raw.remove("shm", shmid)
 
 
 NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"

@@ -1,13 +1,10 @@
 """The suite's own guarantees: it runs in a private IPC namespace, and what
 a test leaves behind is removed."""
 
-import ctypes
 import os
 
+import ipc_raw
 from conftest import ORIGINAL_IPC_NAMESPACE, list_ipc_ids
-
-IPC_PRIVATE = 0
-IPC_CREAT = 0o1000
 
 
 def test_runs_in_a_private_ipc_namespace():
@@ -25,9 +22,8 @@ _leftover = {}
 
 
 def test_leftovers_are_visible_then_removed():
-    libc = ctypes.CDLL(None, use_errno=True)
-    semid = libc.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)
-    assert semid >= 0, os.strerror(ctypes.get_errno())
+    semid = ipc_raw.create("sem", ipc_raw.IPC_PRIVATE, 0o600)
+    assert semid >= 0
     assert semid in list_ipc_ids("sem")
     # The autouse fixture removes it after this test; the next test checks.
     _leftover["semid"] = semid
