@@ -4,40 +4,16 @@ an allow_other mount)."""
 
 import errno
 import os
-import subprocess
 
 import pytest
 
 import ipc_raw
-
-NOBODY = 65534
-KINDS = ("sem", "shm", "mq")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        return os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def expect_errno(code, fn, *args):
-    with pytest.raises(OSError) as e:
-        fn(*args)
-    assert e.value.errno == code, e.value
+from fs_paths import KINDS, NOBODY, expect_errno, read, sh, write
 
 
 def as_user(script, uid=NOBODY, gid=NOBODY):
     """Runs a shell script as uid/gid with no supplementary groups."""
-    return subprocess.run(["bash", "-c", script], capture_output=True,
-                          text=True, user=uid, group=gid, extra_groups=[],
-                          cwd="/")
+    return sh(script, user=uid, group=gid, extra_groups=[], cwd="/")
 
 
 CAP_SYS_RESOURCE = 24
@@ -49,11 +25,6 @@ def has_capability(cap):
             if line.startswith("CapEff:"):
                 return bool(int(line.split()[1], 16) >> cap & 1)
     return False
-
-
-def sh(script):
-    return subprocess.run(["bash", "-c", script], capture_output=True,
-                          text=True)
 
 
 @pytest.fixture

@@ -6,20 +6,9 @@ import os
 
 import pytest
 
+from fs_paths import read, write
+
 sysv_ipc = pytest.importorskip("sysv_ipc")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def test_semaphore_attributes_match(ipcfs_mount):

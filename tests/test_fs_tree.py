@@ -9,6 +9,8 @@ import subprocess
 import pytest
 
 import ipc_raw
+from conftest import wait_until
+from fs_paths import KINDS, expect_errno, read, sh, write
 
 SEM_FILES = {"value", "op", "id", "key", "mode", "uid", "gid", "cuid",
              "cgid", "nsems", "last_pid", "o_time", "c_time",
@@ -23,32 +25,6 @@ MQ_FILES = {"send", "receive", "type", "id", "key", "mode", "uid", "gid",
             "last_send_time", "last_receive_time", "last_change_time",
             "last_send_pid", "last_receive_pid"}
 FILES = {"sem": SEM_FILES, "shm": SHM_FILES, "mq": MQ_FILES}
-KINDS = ("sem", "shm", "mq")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, text):
-    """One write(2) of text, as echo does."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        return os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def sh(script, **kw):
-    return subprocess.run(["bash", "-c", script], capture_output=True,
-                          text=True, **kw)
-
-
-def expect_errno(code, fn, *args):
-    with pytest.raises(OSError) as e:
-        fn(*args)
-    assert e.value.errno == code, e.value
 
 
 # ---------------------------------------------------------------- tree
@@ -431,8 +407,9 @@ def test_waiting_p_does_not_hold_up_a_v_on_the_same_file(ipcfs_mount):
     assert os.stat(op).st_ino == os.stat(op).st_ino
     p = subprocess.Popen(["bash", "-c", "echo -1 > %s" % op])
     try:
-        wait_for(lambda: ipc_raw.info("sem", ident) and
-                 read(op.parent / "waiting_for_nonzero") == "1\n")
+        assert wait_until(lambda: ipc_raw.info("sem", ident) and
+                          read(op.parent / "waiting_for_nonzero") == "1\n"), \
+            "timed out"
         r = subprocess.run(["bash", "-c", "echo 1 > %s" % op], timeout=10)
         assert r.returncode == 0
         assert p.wait(timeout=10) == 0
@@ -441,14 +418,6 @@ def test_waiting_p_does_not_hold_up_a_v_on_the_same_file(ipcfs_mount):
             p.kill()
             p.wait()
     assert ipc_raw.sem_get_value(ident) == 0
-
-
-def wait_for(predicate, timeout=5.0):
-    import time
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_select_on_receive_wakes_when_a_message_arrives(ipcfs_mount):

@@ -9,8 +9,9 @@ import time
 import pytest
 
 import sysv_ipc
+from conftest import wait_until
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    NOBODY, child, made, run_child, wait_until)
+    NOBODY, child, made, run_child)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -293,7 +294,7 @@ def test_permissions_error_on_open(made):
 
 
 def wait_for_waiters(sem, n=1, attr="waiting_for_nonzero"):
-    assert wait_until(lambda: getattr(sem, attr) >= n), \
+    assert wait_until(lambda: getattr(sem, attr) >= n, 10.0), \
         "no process started waiting"
 
 

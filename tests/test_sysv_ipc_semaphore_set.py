@@ -9,8 +9,9 @@ import time
 import pytest
 
 import sysv_ipc
+from conftest import wait_until
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    child, made, run_child, wait_until)
+    child, made, run_child)
 
 CREX = sysv_ipc.IPC_CREX
 SS = sysv_ipc.SemaphoreSet
@@ -248,6 +249,11 @@ def test_acquire_release_z(made):
     assert s.o_time > 0
 
 
+def wait_for_a_waiter(s):
+    """Until one process waits for element 0 of set s to be nonzero."""
+    assert wait_until(lambda: s.get_waiting_for_nonzero(0) == 1, 10.0)
+
+
 def test_counts_and_pids_per_element(made, child):
     s = made.sem_set(2, initial_values=[0, 1])
     c = child("""
@@ -255,7 +261,7 @@ def test_counts_and_pids_per_element(made, child):
         s.operate([(0, -1)])
         print("got")
     """ % s.key)
-    assert wait_until(lambda: s.get_waiting_for_nonzero(0) == 1)
+    wait_for_a_waiter(s)
     assert s.get_waiting_for_nonzero(1) == 0
     assert s.get_waiting_for_zero(0) == 0
     s.release(0)
@@ -271,7 +277,7 @@ def test_other_process_waits_for_all_of_an_operation(made, child):
         s.operate([(0, -1), (1, -1)])
         print("both")
     """ % s.key)
-    assert wait_until(lambda: s.get_waiting_for_nonzero(0) == 1)
+    wait_for_a_waiter(s)
     s.release(0)
     time.sleep(0.2)
     assert c.proc.poll() is None and s.values == (1, 0)
@@ -290,7 +296,7 @@ def test_sigint_in_operate(made, child):
         except KeyboardInterrupt:
             print("KeyboardInterrupt")
     """ % s.key)
-    assert wait_until(lambda: s.get_waiting_for_nonzero(0) == 1)
+    wait_for_a_waiter(s)
     c.signal(signal.SIGINT)
     c.expect("KeyboardInterrupt", timeout=5)
     assert c.wait()[0] == 0

@@ -18,6 +18,7 @@ import time
 import pytest
 
 import sysv_ipc
+from conftest import wait_until
 
 MODULE_DIR = os.path.dirname(os.path.abspath(sysv_ipc.__file__))
 
@@ -177,15 +178,6 @@ def run_child(code, timeout=30.0, **kwargs):
         pytest.fail("child did not finish within %.0f s" % timeout)
     return subprocess.CompletedProcess(c.proc.args, c.proc.returncode, out,
                                        err)
-
-
-def wait_until(predicate, timeout=10.0, interval=0.005):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 NOBODY = 65534
