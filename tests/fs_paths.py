@@ -1,6 +1,6 @@
 """Small helpers for the tests that drive an ipcfs mount as a user would:
-files read and written whole, shell commands, and the errno a call fails
-with."""
+files read and written whole, shell commands, the errno a call fails with,
+and the user (nobody) that unprivileged tests run as."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 KINDS = ("sem", "shm", "mq")  # the mount's directories
-NOBODY = 65534
+NOBODY = 65534  # uid and gid
 
 
 def read(path):

@@ -17,10 +17,10 @@ import tempfile
 import pytest
 
 import ipc_raw as raw
+from fs_paths import NOBODY
 
 KEY = 4343
 SIZE = 2 * raw.PAGE + 7
-NOBODY = 65534
 libc = raw.libc
 
 

@@ -7,7 +7,8 @@ import os
 import pytest
 
 import sysv_ipc
-from test_sysv_ipc_support import NOBODY, made, run_child  # noqa: F401
+from fs_paths import NOBODY
+from test_sysv_ipc_support import made, run_child  # noqa: F401
 
 CREX = sysv_ipc.IPC_CREX
 KINDS = ["sem", "shm", "mq"]

@@ -3,10 +3,7 @@ receive buffer and its limits, other processes and threads, signals (fix
 #4), no allocation or extra system call per message (fix #8)."""
 
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -14,8 +11,10 @@ import tracemalloc
 import pytest
 
 import sysv_ipc
+from fs_paths import NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    MODULE_DIR, NOBODY, child, made, run_child, under_asan, wait_blocked_in)
+    blocked_child, call_names, child, interrupt, made, needs_strace,
+    run_child, traced, under_asan, wait_blocked_in)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -175,6 +174,9 @@ def test_permissions(made):
 # --------------------------------------------------------- other processes
 
 
+OPEN = "q = sysv_ipc.MessageQueue(%d)\n"  # a child's queue, by key
+
+
 def wait_for_line(c, text, call="msgrcv"):
     c.expect(text)
     wait_blocked_in(c.proc.pid, call)
@@ -214,55 +216,30 @@ def test_blocked_sender_is_released_by_a_receive(made, child):
 
 def test_removal_wakes_a_receiver(made, child):
     mq = made.mq()
-    c = child("""
-        q = sysv_ipc.MessageQueue(%d)
-        print("ready")
-        try:
-            q.receive()
-        except sysv_ipc.ExistentialError:
-            print("gone")
-    """ % mq.key)
+    c = blocked_child(child, OPEN % mq.key, "q.receive()",
+                      "sysv_ipc.ExistentialError", ready=True)
     wait_for_line(c, "ready")
     mq.remove()
-    c.expect("gone")
+    c.expect("sysv_ipc.ExistentialError")
     assert c.wait()[0] == 0
 
 
 def test_sigint_in_blocked_receive_is_keyboard_interrupt(made, child):
     mq = made.mq()
-    c = child("""
-        q = sysv_ipc.MessageQueue(%d)
-        print("ready")
-        try:
-            q.receive()
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt")
-            sys.exit(3)
-    """ % mq.key)
+    c = blocked_child(child, OPEN % mq.key, "q.receive()",
+                      "KeyboardInterrupt", 3, ready=True)
     wait_for_line(c, "ready")
-    start = time.monotonic()
-    c.signal(signal.SIGINT)
-    c.expect("KeyboardInterrupt", timeout=5)
-    assert c.wait()[0] == 3
-    assert time.monotonic() - start < 2
+    interrupt(c, 3, within=2)
 
 
 def test_sigint_in_blocked_send_is_keyboard_interrupt(made, child):
     mq = made.mq()
     mq.max_size = 4
     mq.send(b"full")
-    c = child("""
-        q = sysv_ipc.MessageQueue(%d)
-        print("ready")
-        try:
-            q.send(b"more")
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt")
-    """ % mq.key)
+    c = blocked_child(child, OPEN % mq.key, 'q.send(b"more")',
+                      "KeyboardInterrupt", ready=True)
     wait_for_line(c, "ready", "msgsnd")
-    c.signal(signal.SIGINT)
-    c.expect("KeyboardInterrupt", timeout=5)
-    assert c.wait()[0] == 0
+    interrupt(c, 0)
     assert mq.current_messages == 1
 
 
@@ -372,28 +349,14 @@ def test_no_buffer_allocated_per_message(made):
     assert peak - base < size // 4
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@needs_strace
 def test_one_system_call_per_send_and_receive(made, tmp_path):
     mq = made.mq()
-    script = tmp_path / "mq.py"
-    script.write_text(
-        "import sys, os\n"
-        "sys.path.insert(0, %r)\n"
-        "import sysv_ipc\n"
-        "q = sysv_ipc.MessageQueue(%d)\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n"
+    calls = call_names(traced(
+        tmp_path, "q = sysv_ipc.MessageQueue(%d)\n" % mq.key,
         "for i in range(1000):\n"
         "    q.send(b'x' * 64)\n"
-        "    q.receive()\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n" % (MODULE_DIR, mq.key))
-    log = tmp_path / "strace.log"
-    subprocess.run(["strace", "-f", "-o", str(log), sys.executable,
-                    str(script)], check=True, timeout=60)
-    lines = log.read_text().splitlines()
-    marks = [i for i, line in enumerate(lines) if "sysv-ipc-test-mark" in line]
-    assert len(marks) == 2
-    calls = [line.split(None, 1)[1].split("(")[0]
-             for line in lines[marks[0] + 1:marks[1]]]
+        "    q.receive()\n"))
     assert calls.count("msgsnd") == 1000
     assert calls.count("msgrcv") == 1000
     others = [c for c in calls if c not in ("msgsnd", "msgrcv")]
@@ -522,37 +485,24 @@ def test_threads_receiving_long_messages_on_one_handle(made):
         (bytes([65 + i]) * (4096 + i * 100), i + 1) for i in range(15)]
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@needs_strace
 @pytest.mark.skipif(under_asan(), reason="ASan's allocator maps memory")
 @pytest.mark.parametrize("keep", [False, True])
 def test_long_messages_make_one_system_call_each(made, tmp_path, keep):
     # Long messages go straight into the result; whether or not the caller
     # keeps the results, that must not cost a mapping per call.
     mq = made.mq(None, CREX, max_message_size=8192)
-    script = tmp_path / "mq.py"
-    script.write_text(
-        "import sys, os\n"
-        "sys.path.insert(0, %r)\n"
-        "import sysv_ipc\n"
+    calls = call_names(traced(
+        tmp_path,
         "q = sysv_ipc.MessageQueue(%d, max_message_size=8192)\n"
         "kept = []\n"
         "data = b'L' * 6000\n"
-        "q.send(data); q.receive()\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n"
+        "q.send(data); q.receive()\n" % mq.key,
         "for i in range(500):\n"
         "    q.send(data)\n"
         "    m = q.receive()\n"
-        "    if %r: kept.append(m)\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n"
-        "assert all(m == (data, 1) for m in kept)\n"
-        % (MODULE_DIR, mq.key, keep))
-    log = tmp_path / "strace.log"
-    subprocess.run(["strace", "-f", "-o", str(log), sys.executable,
-                    str(script)], check=True, timeout=60)
-    lines = log.read_text().splitlines()
-    marks = [i for i, line in enumerate(lines) if "sysv-ipc-test-mark" in line]
-    calls = [line.split(None, 1)[1].split("(")[0]
-             for line in lines[marks[0] + 1:marks[1]]]
+        "    if %r: kept.append(m)\n" % keep,
+        "assert all(m == (data, 1) for m in kept)\n"))
     assert calls.count("msgsnd") == calls.count("msgrcv") == 500
     assert not {"mmap", "munmap", "mremap"} & set(calls)
     # Kept results grow the heap (brk); nothing else may happen per call.

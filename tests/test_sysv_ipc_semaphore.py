@@ -10,8 +10,9 @@ import pytest
 
 import sysv_ipc
 from conftest import wait_until
+from fs_paths import NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    NOBODY, child, made, run_child)
+    blocked_child, child, interrupt, made, run_child)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -62,15 +63,6 @@ def test_initial_value_out_of_range_creates_nothing():
         with pytest.raises(ValueError):
             sysv_ipc.Semaphore(None, CREX, initial_value=bad)
     assert open("/proc/sysvipc/sem").readlines()[1:] == []
-
-
-def test_open_missing_and_create_existing(made):
-    sem = made.sem()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        sysv_ipc.Semaphore(sem.key, CREX)
-    sem.remove()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        sysv_ipc.Semaphore(sem.key)
 
 
 def test_other_flag_bits_are_ignored(made):
@@ -293,6 +285,9 @@ def test_permissions_error_on_open(made):
 # ------------------------------------------------------- other processes
 
 
+OPEN = "s = sysv_ipc.Semaphore(%d)\n"  # a child's semaphore, by key
+
+
 def wait_for_waiters(sem, n=1, attr="waiting_for_nonzero"):
     assert wait_until(lambda: getattr(sem, attr) >= n, 10.0), \
         "no process started waiting"
@@ -332,16 +327,11 @@ def test_blocked_z_is_released(made, child):
 
 def test_removal_wakes_a_waiter_with_existential_error(made, child):
     sem = made.sem()
-    c = child("""
-        s = sysv_ipc.Semaphore(%d)
-        try:
-            s.acquire()
-        except sysv_ipc.ExistentialError:
-            print("gone")
-    """ % sem.key)
+    c = blocked_child(child, OPEN % sem.key, "s.acquire()",
+                      "sysv_ipc.ExistentialError")
     wait_for_waiters(sem)
     sem.remove()
-    c.expect("gone")
+    c.expect("sysv_ipc.ExistentialError")
     assert c.wait()[0] == 0
 
 
@@ -368,20 +358,10 @@ def test_without_undo_the_change_stays(made):
 def test_sigint_in_blocked_acquire_is_keyboard_interrupt(made, child):
     # Fix #4: upstream raises sysv_ipc.Error and runs no handler.
     sem = made.sem()
-    c = child("""
-        s = sysv_ipc.Semaphore(%d)
-        try:
-            s.acquire()
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt")
-            sys.exit(3)
-    """ % sem.key)
+    c = blocked_child(child, OPEN % sem.key, "s.acquire()",
+                      "KeyboardInterrupt", 3)
     wait_for_waiters(sem)
-    start = time.monotonic()
-    c.signal(signal.SIGINT)
-    c.expect("KeyboardInterrupt", timeout=5)
-    assert c.wait()[0] == 3
-    assert time.monotonic() - start < 2
+    interrupt(c, 3, within=2)
     assert sem.value == 0 and sem.waiting_for_nonzero == 0
 
 

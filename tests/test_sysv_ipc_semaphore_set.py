@@ -3,7 +3,6 @@ per-element values, atomic operate(), per-element acquire/release/Z,
 other processes and signals."""
 
 import os
-import signal
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 import sysv_ipc
 from conftest import wait_until
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    child, made, run_child)
+    blocked_child, child, interrupt, made, run_child)
 
 CREX = sysv_ipc.IPC_CREX
 SS = sysv_ipc.SemaphoreSet
@@ -289,17 +288,10 @@ def test_other_process_waits_for_all_of_an_operation(made, child):
 
 def test_sigint_in_operate(made, child):
     s = made.sem_set(1)
-    c = child("""
-        s = sysv_ipc.SemaphoreSet(%d, 0)
-        try:
-            s.operate([(0, -1)], timeout=60)
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt")
-    """ % s.key)
+    c = blocked_child(child, "s = sysv_ipc.SemaphoreSet(%d, 0)\n" % s.key,
+                      "s.operate([(0, -1)], timeout=60)", "KeyboardInterrupt")
     wait_for_a_waiter(s)
-    c.signal(signal.SIGINT)
-    c.expect("KeyboardInterrupt", timeout=5)
-    assert c.wait()[0] == 0
+    interrupt(c, 0)
 
 
 def test_removed_set(made):

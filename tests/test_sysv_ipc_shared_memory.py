@@ -4,15 +4,13 @@ deallocation (fix #6), no system call on read/write (fix #8)."""
 
 import gc
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
 import sysv_ipc
+from fs_paths import NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    MODULE_DIR, NOBODY, child, made, run_child)
+    child, made, needs_strace, run_child, traced)
 
 CREX = sysv_ipc.IPC_CREX
 PAGE = sysv_ipc.PAGE_SIZE
@@ -97,15 +95,6 @@ def test_read_only_mode_attaches_read_only(made):
 def test_permission_bits_in_flags_are_ignored(made):
     shm = made.shm(None, CREX | 0o777, mode=0o600)
     assert shm.mode & 0o777 == 0o600
-
-
-def test_missing_and_existing(made):
-    shm = made.shm()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        sysv_ipc.SharedMemory(shm.key, CREX)
-    shm.remove()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        sysv_ipc.SharedMemory(shm.key)
 
 
 # ------------------------------------------------------------ read/write
@@ -423,27 +412,14 @@ def test_export_count_balanced_after_failed_requests(made):
 # ------------------------------------------- no system call on the hot path
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@needs_strace
 def test_read_and_write_make_no_system_call(made, tmp_path):
     shm = made.shm(size=4096)
-    script = tmp_path / "rw.py"
-    script.write_text(
-        "import sys, os\n"
-        "sys.path.insert(0, %r)\n"
-        "import sysv_ipc\n"
-        "m = sysv_ipc.SharedMemory(%d)\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n"
-        "for i in range(5000):\n"
-        "    m.write(b'x' * 64, 64)\n"
-        "    m.read(64, 64)\n"
-        "os.access('/sysv-ipc-test-mark', 0)\n" % (MODULE_DIR, shm.key))
-    log = tmp_path / "strace.log"
-    subprocess.run(["strace", "-f", "-o", str(log), sys.executable,
-                    str(script)], check=True, timeout=60)
-    lines = log.read_text().splitlines()
-    marks = [i for i, line in enumerate(lines) if "sysv-ipc-test-mark" in line]
-    assert len(marks) == 2
-    between = [line for line in lines[marks[0] + 1:marks[1]]
+    lines = traced(tmp_path, "m = sysv_ipc.SharedMemory(%d)\n" % shm.key,
+                   "for i in range(5000):\n"
+                   "    m.write(b'x' * 64, 64)\n"
+                   "    m.read(64, 64)\n")
+    between = [line for line in lines
                if not line.split(None, 1)[1].startswith(("---", "+++"))]
     # 10,000 calls; upstream makes at least one shmctl() per call.
     assert len(between) < 50, between[:20]

@@ -6,9 +6,14 @@ the helpers themselves, so that this file is a test file like the others).
 - `Child` runs a Python script in a second process that imports the same
   built module (and, like every child of the suite, shares its private IPC
   namespace); it is always killed and reaped at the end of the test.
+  `blocked_child` and `interrupt` are the child that blocks in one call
+  and the SIGINT that interrupts it.
+- `traced` runs a script under strace and returns the system calls of its
+  marked stretch.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,9 +185,6 @@ def run_child(code, timeout=30.0, **kwargs):
                                        err)
 
 
-NOBODY = 65534
-
-
 def under_asan():
     """True when the module runs under AddressSanitizer, whose allocator
     maps memory on its own and keeps freed memory in a quarantine."""
@@ -201,6 +203,56 @@ def wait_blocked_in(pid, word, timeout=10.0):
             return False
     assert wait_until(blocked, timeout), \
         "process %d never blocked in %s" % (pid, word)
+
+
+def blocked_child(child, opening, call, catch, code=0, ready=False):
+    """Starts child(): it runs opening (which names the object), prints
+    "ready" if asked, then blocks in call; when call raises catch, it prints
+    catch and exits with code."""
+    return child(opening + ('print("ready")\n' if ready else "") +
+                 "try:\n    %s\nexcept %s:\n    print(%r)\n    sys.exit(%d)\n"
+                 % (call, catch, catch, code))
+
+
+def interrupt(c, code, within=None):
+    """SIGINT to child c blocked in a call: it reports KeyboardInterrupt
+    (in less than `within` seconds, if given) and exits with code."""
+    start = time.monotonic()
+    c.signal(signal.SIGINT)
+    c.expect("KeyboardInterrupt", timeout=5)
+    assert c.wait()[0] == code
+    if within is not None:
+        assert time.monotonic() - start < within
+
+
+needs_strace = pytest.mark.skipif(shutil.which("strace") is None,
+                                  reason="needs strace")
+MARK = "/sysv-ipc-test-mark"
+
+
+def traced(tmp_path, setup, loop, after=""):
+    """Runs setup, loop and after (script lines) in a Python child under
+    strace -f; returns strace's lines for what loop did, between two marks
+    (access() of MARK)."""
+    script = tmp_path / "traced.py"
+    script.write_text(
+        "import sys, os\n"
+        "sys.path.insert(0, %r)\n"
+        "import sysv_ipc\n" % MODULE_DIR + setup +
+        "os.access(%r, 0)\n" % MARK + loop +
+        "os.access(%r, 0)\n" % MARK + after)
+    log = tmp_path / "strace.log"
+    subprocess.run(["strace", "-f", "-o", str(log), sys.executable,
+                    str(script)], check=True, timeout=60)
+    lines = log.read_text().splitlines()
+    marks = [i for i, line in enumerate(lines) if MARK in line]
+    assert len(marks) == 2
+    return lines[marks[0] + 1:marks[1]]
+
+
+def call_names(lines):
+    """The system call of each strace line."""
+    return [line.split(None, 1)[1].split("(")[0] for line in lines]
 
 
 # ------------------------------------------------------ tests of the helpers
