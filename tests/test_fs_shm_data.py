@@ -521,7 +521,8 @@ def test_daemon_attachment_counts_while_open(ipcfs_mount, seg):
     fd2 = os.open(path, os.O_RDWR)
     m = mmap.mmap(fd2, SIZE)
     try:
-        assert raw.shm_nattch(seg.shmid) == 2  # one for the daemon, not per open
+        # One for the daemon, not one per open.
+        assert raw.shm_nattch(seg.shmid) == 2
     finally:
         m.close()
         os.close(fd1)

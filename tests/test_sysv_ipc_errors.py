@@ -8,7 +8,8 @@ import pytest
 
 import sysv_ipc
 from fs_paths import NOBODY
-from test_sysv_ipc_support import made, run_child  # noqa: F401
+from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
+    blocked_child, child, made, run_child, wait_blocked_in)
 
 CREX = sysv_ipc.IPC_CREX
 KINDS = ["sem", "shm", "mq"]
@@ -67,9 +68,24 @@ def test_einval_bad_id(func):
         getattr(sysv_ipc, func)(-1)
 
 
+@pytest.mark.parametrize("kind, opening, call, kernel_wait", [
+    ("sem", "o = sysv_ipc.Semaphore(%d)\n", "o.acquire()", "semtimedop"),
+    ("mq", "o = sysv_ipc.MessageQueue(%d)\n", "o.receive()", "msgrcv"),
+])
+def test_eidrm_wakes_a_waiter(made, child, kind, opening, call, kernel_wait):
+    obj = make(made, kind)
+    c = blocked_child(child, opening % obj.key, call,
+                      "sysv_ipc.ExistentialError", ready=True)
+    c.expect("ready")
+    wait_blocked_in(c.proc.pid, kernel_wait)
+    obj.remove()
+    c.expect("sysv_ipc.ExistentialError")
+    assert c.wait()[0] == 0
+
+
 def test_eidrm_while_waiting(made):
-    # The waiting side of EIDRM is in the Semaphore and MessageQueue tests;
-    # here the operations on a removed object.
+    # The waiting side of EIDRM is test_eidrm_wakes_a_waiter; here the
+    # operations on a removed object.
     sem = made.sem(initial_value=1)
     mq = made.mq()
     sem.remove()

@@ -85,9 +85,11 @@ class Child:
     """A Python child process running `code` with sysv_ipc importable.
 
     The script's stdout is a pipe read line by line with expect(); stderr
-    is kept for failure messages.  kill() always runs at teardown."""
+    is kept for failure messages.  kill() always runs at teardown.  With
+    count_sigusr1, the script has a list `hits` that gets an item for each
+    SIGUSR1 the child takes (which then no longer kills it)."""
 
-    def __init__(self, code, *, user=None):
+    def __init__(self, code, *, user=None, count_sigusr1=False):
         self.err = None
         env = dict(os.environ)
         env["PYTHONPATH"] = MODULE_DIR + os.pathsep + env.get("PYTHONPATH", "")
@@ -95,6 +97,10 @@ class Child:
         prelude = "import sys, os, time, signal, sysv_ipc\n"
         if user is not None:
             prelude += "os.setgid(%d); os.setuid(%d)\n" % (user, user)
+        if count_sigusr1:
+            prelude += ("hits = []\n"
+                        "signal.signal(signal.SIGUSR1, "
+                        "lambda *a: hits.append(1))\n")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", prelude + textwrap.dedent(code)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -158,7 +164,8 @@ class Child:
 
 @pytest.fixture
 def child():
-    """Factory: child(code, user=None) -> Child; all killed at teardown."""
+    """Factory: child(code, **Child's keywords) -> Child; all killed at
+    teardown."""
     children = []
 
     def start(code, **kwargs):
@@ -203,6 +210,21 @@ def wait_blocked_in(pid, word, timeout=10.0):
             return False
     assert wait_until(blocked, timeout), \
         "process %d never blocked in %s" % (pid, word)
+
+
+def allowed_or_refused(opening, calls, user):
+    """Runs opening in a child as user, then each of calls (script text: a
+    tuple's items); returns the words the child printed, each call's being
+    "allowed", or "refused" where it raised PermissionsError."""
+    done = run_child(textwrap.dedent(opening) +
+                     "for call in (%s,):\n"
+                     "    try:\n"
+                     "        call()\n"
+                     '        print("allowed")\n'
+                     "    except sysv_ipc.PermissionsError:\n"
+                     '        print("refused")\n' % calls, user=user)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
 
 
 def blocked_child(child, opening, call, catch, code=0, ready=False):
