@@ -422,16 +422,27 @@ def test_500_blocked_callers_and_the_mount_answers(mount, msq, semid,
 
 # ---------------------------------------------------------------- poll
 
+def send_later(msq, data, delay):
+    """Forks a process that sends data to queue msq after delay seconds
+    (and exits 0, or 1 if it could not); returns its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        time.sleep(delay)
+        raw.msg_send(msq, data)
+        code = 0
+    finally:
+        os._exit(code)
+
+
 def test_select_wakes_when_a_message_arrives(mount, msq):
     fd = os.open(receive_path(mount), os.O_RDONLY)
     try:
         assert select.select([fd], [], [], 0.2)[0] == []
         t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(0.3)
-            raw.msg_send(msq, b"wake")
-            os._exit(0)
+        pid = send_later(msq, b"wake", 0.3)
         r, _, _ = select.select([fd], [], [], 10)
         took = time.monotonic() - t0
         os.waitpid(pid, 0)
@@ -493,11 +504,7 @@ def test_many_polls_without_messages_then_one(mount, msq):
     try:
         for _ in range(300):
             select.select([fd], [], [], 0.001)
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(0.2)
-            raw.msg_send(msq, b"late")
-            os._exit(0)
+        pid = send_later(msq, b"late", 0.2)
         r, _, _ = select.select([fd], [], [], 10)
         os.waitpid(pid, 0)
         assert r == [fd]

@@ -360,32 +360,21 @@ def test_echo_truncates_by_zero_filling(any_mount, seg):
         assert f.read() == b"hi\n" + bytes(SIZE - 3)
 
 
-def test_dd_notrunc_writes_in_place(any_mount, seg, tmp_path):
+@pytest.mark.parametrize("conv, rest", [
+    (["conv=notrunc"], b"\xff"),  # in place
+    ([], b"\0"),  # dd ftruncate()s to its seek offset: zero-filled after it
+], ids=["notrunc", "without_notrunc"])
+def test_dd_writes_after_its_seek(any_mount, seg, tmp_path, conv, rest):
     path = data_path(any_mount)
     fill(seg, 0xff)
     src = tmp_path / "a"
     src.write_bytes(b"A" * 100)
     done = subprocess.run(["dd", "if=%s" % src, "of=%s" % path, "bs=100",
-                           "seek=5", "conv=notrunc"],
-                          capture_output=True, text=True)
+                           "seek=5", *conv], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert seg.read(0, 500) == b"\xff" * 500
     assert seg.read(500, 100) == b"A" * 100
-    assert seg.read(600) == b"\xff" * (SIZE - 600)
-
-
-def test_dd_without_notrunc_zero_fills_after_seek(any_mount, seg, tmp_path):
-    """dd without conv=notrunc ftruncate()s to its seek offset."""
-    path = data_path(any_mount)
-    fill(seg, 0xff)
-    src = tmp_path / "a"
-    src.write_bytes(b"A" * 100)
-    done = subprocess.run(["dd", "if=%s" % src, "of=%s" % path, "bs=100",
-                           "seek=5"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert seg.read(0, 500) == b"\xff" * 500
-    assert seg.read(500, 100) == b"A" * 100
-    assert seg.read(600) == bytes(SIZE - 600)
+    assert seg.read(600) == rest * (SIZE - 600)
     assert_size_intact(seg, path)
 
 

@@ -90,12 +90,10 @@ def test_eidrm_while_waiting(made):
     mq = made.mq()
     sem.remove()
     mq.remove()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        sem.acquire()
-    with pytest.raises(sysv_ipc.ExistentialError):
-        mq.send(b"x")
-    with pytest.raises(sysv_ipc.ExistentialError):
-        mq.receive(block=False)
+    for call in (sem.acquire, lambda: mq.send(b"x"),
+                 lambda: mq.receive(block=False)):
+        with pytest.raises(sysv_ipc.ExistentialError):
+            call()
 
 
 # ------------------------------------------------------- PermissionsError

@@ -183,14 +183,10 @@ def test_detach_and_attach_again(made):
     assert shm.attached is False and shm.address == 0
     assert shm.number_attached == 0
     assert shm.last_detach_time > 0
-    with pytest.raises(sysv_ipc.NotAttachedError):
-        shm.detach()
-    with pytest.raises(sysv_ipc.NotAttachedError):
-        shm.read()
-    with pytest.raises(sysv_ipc.NotAttachedError):
-        shm.write(b"x")
-    with pytest.raises(sysv_ipc.NotAttachedError):
-        memoryview(shm)
+    for call in (shm.detach, shm.read, lambda: shm.write(b"x"),
+                 lambda: memoryview(shm)):
+        with pytest.raises(sysv_ipc.NotAttachedError):
+            call()
     assert shm.size == 10  # attributes need no attachment
     shm.attach()
     assert shm.attached and shm.read(4) == b"keep"
