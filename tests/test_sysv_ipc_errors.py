@@ -7,12 +7,11 @@ import os
 import pytest
 
 import sysv_ipc
-from fs_paths import NOBODY
+from fs_paths import KINDS, NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
     blocked_child, child, made, run_child, wait_blocked_in)
 
 CREX = sysv_ipc.IPC_CREX
-KINDS = ["sem", "shm", "mq"]
 
 
 def construct(kind, *args, **kwargs):
