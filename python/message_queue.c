@@ -215,7 +215,7 @@ call_buffer(PyObject *self, size_t bytes, bool *temp)
 }
 
 /* The PEP 475 wait of a send that found the queue full. */
-static int
+Py_NO_INLINE static int
 send_wait(int id, const struct ipcore_msgbuf *b, size_t len)
 {
     int rc;
@@ -294,9 +294,29 @@ send_copy(PyObject *self, const sysv_data *data, long type, int block,
     return rc;
 }
 
-static PyObject *
-mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-        PyObject *kwnames)
+/* send_copy() through buf, free, of len (< IN_PLACE_MIN, within
+ * max_message_size) bytes at text, of type 1, waiting if need be. */
+static inline int
+send_short(PyObject *self, const char *text, size_t len)
+{
+    struct ipcore_msgbuf *b = MQ(self)->buf;
+    int rc;
+
+    b->type = 1;
+    memcpy(b->text, text, len);
+    rc = ipcore_mq_send(MQ(self)->id, b, len, IPC_NOWAIT);
+    if (rc == -EAGAIN) {
+        MQ(self)->busy = true;
+        rc = send_wait(MQ(self)->id, b, len);
+        MQ(self)->busy = false;
+    }
+    return rc;
+}
+
+/* send() with any arguments: the general path. */
+Py_NO_INLINE static PyObject *
+send_any(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+         PyObject *kwnames)
 {
     static const char *const params[] = { "message", "block", "type", NULL };
     PyObject *argv[3] = { NULL, NULL, NULL };
@@ -363,6 +383,30 @@ done:
     return result;
 }
 
+static PyObject *
+mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+        PyObject *kwnames)
+{
+    PyObject *msg = nargs == 1 && !kwnames ? args[0] : NULL;
+    int rc;
+
+    /* send(bytes) of a short message, the usual call: what send_any()
+     * does for it (its checks all pass, send_in_place() declines and
+     * send_copy() copies into buf), without the steps between. */
+    if (msg && PyBytes_CheckExact(msg) &&
+        PyBytes_GET_SIZE(msg) < IN_PLACE_MIN &&
+        (size_t)PyBytes_GET_SIZE(msg) <= MQ(self)->max_message_size &&
+        MQ(self)->buf && !MQ(self)->busy) {
+        rc = send_short(self, PyBytes_AS_STRING(msg),
+                        (size_t)PyBytes_GET_SIZE(msg));
+        if (rc < 0) {
+            return sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
+        }
+        Py_RETURN_NONE;
+    }
+    return send_any(self, args, nargs, kwnames);
+}
+
 /*
  * Builds (bytes, type), taking the reference to bytes.  The tuple returned
  * last time is filled again when its caller has let go of it, as zip() and
@@ -408,7 +452,7 @@ receive_result(PyObject *self, PyObject *bytes, long type, bool keep)
 }
 
 /* The PEP 475 wait of a receive that found nothing without waiting. */
-static ssize_t
+Py_NO_INLINE static ssize_t
 receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity, long type)
 {
     ssize_t n;
@@ -467,6 +511,50 @@ result_bytes(PyObject *self, const char *text, Py_ssize_t n)
     return PyBytes_FromStringAndSize(text, n);
 }
 
+/*
+ * What result_bytes() and receive_result() make of a short message when
+ * the last result's tuple is free (its only reference is last), in one
+ * step: the tuple filled again, with its bytes object too when that is
+ * free and of the message's length.
+ */
+static inline PyObject *
+refill_result(PyObject *self, const char *text, Py_ssize_t n, long type)
+{
+    PyObject *tuple = MQ(self)->last, *old = PyTuple_GET_ITEM(tuple, 0);
+    PyObject *bytes, *type_obj;
+
+#if BYTES_AS_MSGBUF
+    if (PyBytes_CheckExact(old) && Py_REFCNT(old) == 1 &&
+        PyBytes_GET_SIZE(old) == n) {
+        memcpy(PyBytes_AS_STRING(old), text, (size_t)n);
+        bytes_forget_hash(old);
+        old = NULL;
+    } else
+#endif
+    {
+        bytes = PyBytes_FromStringAndSize(text, n);
+        if (!bytes) {
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, 0, bytes);
+    }
+    /* The type object stays when the type does (it is an int). */
+    if (type != MQ(self)->last_type) {
+        type_obj = PyLong_FromLong(type);
+        if (!type_obj) {
+            /* The tuple keeps the new bytes and the old type: last_type
+             * still describes it. */
+            Py_XDECREF(old);
+            return NULL;
+        }
+        Py_DECREF(PyTuple_GET_ITEM(tuple, 1));
+        PyTuple_SET_ITEM(tuple, 1, type_obj);
+        MQ(self)->last_type = type;
+    }
+    Py_XDECREF(old);
+    return Py_NewRef(tuple);
+}
+
 static PyObject *
 receive_copy(PyObject *self, long type, int block)
 {
@@ -494,8 +582,10 @@ receive_copy(PyObject *self, long type, int block)
         sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
     } else {
         MQ(self)->last_len = (size_t)n;
-        bytes = result_bytes(self, b->text, n);
-        if (bytes) {
+        if (n <= REUSE_MAX && MQ(self)->last &&
+            Py_REFCNT(MQ(self)->last) == 1) {
+            result = refill_result(self, b->text, n, b->type);
+        } else if ((bytes = result_bytes(self, b->text, n)) != NULL) {
             result = receive_result(self, bytes, b->type, n <= REUSE_MAX);
         }
     }
