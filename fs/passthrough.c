@@ -1,5 +1,6 @@
 /* passthrough — see passthrough.h. */
 #include "passthrough.h"
+#include "dev_io.h"
 #include "fuse_abi.h"
 
 #include <errno.h>
@@ -33,27 +34,23 @@ bool passthrough_capable(void)
 }
 
 #if !PT_OFFICIAL
-static struct passthrough *hooked; /* set before the session loop starts */
-
-static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
+/* libfuse 3.14: dev_io's filter. */
+static void pt_saw_request(void *ctx, const void *buf, size_t len)
 {
-	struct passthrough *pt = hooked;
-	ssize_t n = read(fd, buf, len);
+	struct passthrough *pt = ctx;
 	const struct ipcfs_fuse_in_header *in = buf;
 	const struct ipcfs_fuse_init_in *arg;
 
-	(void)userdata;
-	if (n < (ssize_t)sizeof(*in) || in->opcode != IPCFS_FUSE_OP_INIT)
-		return n;
+	if (len < sizeof(*in) || in->opcode != IPCFS_FUSE_OP_INIT)
+		return;
 	arg = (const void *)(in + 1);
 	pt->init_unique = in->unique;
-	if ((size_t)n >= sizeof(*in) + offsetof(struct ipcfs_fuse_init_in, flags2)
-			 + sizeof(arg->flags2) &&
+	if (len >= sizeof(*in) + offsetof(struct ipcfs_fuse_init_in, flags2) +
+			   sizeof(arg->flags2) &&
 	    (arg->flags & IPCFS_FUSE_INIT_EXT) &&
 	    (arg->flags2 & IPCFS_FUSE2_PASSTHROUGH))
 		atomic_store(&pt->offered, true);
 	atomic_store(&pt->init_pending, true);
-	return n;
 }
 
 /* Writes libfuse's INIT reply (iov[0] header, iov[1] fuse_init_out), with
@@ -96,55 +93,46 @@ static ssize_t pt_write_init(struct passthrough *pt, int fd,
 	return writev(fd, iov, count);
 }
 
-static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
+static bool pt_write_reply(void *ctx, int fd, const struct iovec *iov,
+			   int count, ssize_t *written)
 {
-	struct passthrough *pt = hooked;
+	struct passthrough *pt = ctx;
 	const struct ipcfs_fuse_out_header *hdr = iov[0].iov_base;
 
-	(void)userdata;
-	if (atomic_load(&pt->init_pending) && count >= 1 &&
-	    iov[0].iov_len == sizeof(*hdr) && hdr->unique == pt->init_unique) {
-		atomic_store(&pt->init_pending, false);
-		return pt_write_init(pt, fd, iov, count);
-	}
-	return writev(fd, iov, count);
+	if (!atomic_load(&pt->init_pending) || count < 1 ||
+	    iov[0].iov_len != sizeof(*hdr) || hdr->unique != pt->init_unique)
+		return false;
+	atomic_store(&pt->init_pending, false);
+	*written = pt_write_init(pt, fd, iov, count);
+	return true;
 }
 
-/* Splice as libfuse would without hooks, so that it keeps using it. */
-static ssize_t pt_splice(int fdin, off_t *offin, int fdout, off_t *offout,
-			 size_t len, unsigned int flags, void *userdata)
-{
-	(void)userdata;
-	return splice(fdin, offin, fdout, offout, len, flags);
-}
+static struct dev_io_filter init_filter = {
+	.saw_request = pt_saw_request,
+	.write_reply = pt_write_reply,
+};
 #endif /* !PT_OFFICIAL */
 
 int passthrough_mount(struct passthrough *pt, struct fuse_session *se,
 		      const char *mountpoint)
 {
+	const struct dev_io_filter *filter = NULL;
+	int rc;
+
 	pt->se = se;
 	errno = 0;
 	if (fuse_session_mount(se, mountpoint) != 0)
 		return errno ? -errno : -EIO;
 #if !PT_OFFICIAL
 	if (pt->ask) {
-		static const struct fuse_custom_io io = {
-			.read = pt_read,
-			.writev = pt_writev,
-			.splice_receive = pt_splice,
-			.splice_send = pt_splice,
-		};
-		int rc;
-
-		hooked = pt;
-		rc = fuse_session_custom_io(se, &io, fuse_session_fd(se));
-		if (rc != 0) {
-			fuse_session_unmount(se);
-			return rc;
-		}
+		init_filter.ctx = pt;
+		filter = &init_filter;
 	}
 #endif
-	return 0;
+	rc = dev_io_install(se, filter);
+	if (rc != 0)
+		fuse_session_unmount(se);
+	return rc;
 }
 
 void passthrough_init(struct passthrough *pt, struct fuse_conn_info *conn)

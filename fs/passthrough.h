@@ -4,16 +4,14 @@
  * with a backing id.  Private to shm_data.c.
  *
  * With libfuse >= 3.17 (FUSE_CAP_PASSTHROUGH defined) this is libfuse's
- * own API.  libfuse 3.14 has none, so the session's I/O is hooked with
- * fuse_session_custom_io(): the read hook notes the kernel's FUSE_INIT
- * request and what it offers, the writev hook patches libfuse's INIT reply
- * (FUSE_INIT_EXT, flags2 FUSE_PASSTHROUGH, max_stack_depth 1, writeback
- * cache off), and OPEN is answered with a 16-byte fuse_open_out carrying
+ * own API.  libfuse 3.14 has none, so a filter on the session's I/O
+ * (dev_io.h) notes the kernel's FUSE_INIT request and what it offers and
+ * patches libfuse's INIT reply (FUSE_INIT_EXT, flags2 FUSE_PASSTHROUGH,
+ * max_stack_depth 1, writeback cache off), and OPEN is answered with a 16-byte fuse_open_out carrying
  * FOPEN_PASSTHROUGH and the backing id.  The kernel (protocol 7.40+) does
  * the rest: the file's read, write and mmap go to the backing file.
  *
- * The hooks find their state through one static pointer: a process serves
- * one session.
+ * The filter is one static object: a process serves one session.
  */
 #ifndef IPCFS_PASSTHROUGH_H
 #define IPCFS_PASSTHROUGH_H
@@ -41,7 +39,8 @@ struct passthrough {
  * daemon for every backing file. */
 bool passthrough_capable(void);
 
-/* fuse_session_mount(se, mountpoint), then the INIT hooks when pt->ask.
+/* fuse_session_mount(se, mountpoint), then the session's I/O (dev_io.h),
+ * with the INIT filter when pt->ask.
  * Returns 0 or -errno (nothing mounted then). */
 int passthrough_mount(struct passthrough *pt, struct fuse_session *se,
 		      const char *mountpoint);
