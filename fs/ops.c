@@ -23,16 +23,32 @@
 #define STABLE_TIMEOUT 86400.0
 
 /*
- * Everything below an object directory: names are never cached (entry
- * timeout 0), so every path walk asks again, and a LOOKUP answers with
- * fresh attributes; those are then kept for one clock tick (the kernel
- * rounds 1 ms up to a jiffy) so that the stat(2) that follows a path walk
- * costs no second request.  Only fstat(2) of an open file can see
- * attributes a tick old.  ls -l then makes 3 requests per object (statx and
- * the two ACL getxattrs each walk the path) instead of 4.
+ * Object directories (<kind>/<key>, by-id/<id>): names never cached (entry
+ * timeout 0), so every path walk through one asks again and sees the
+ * object made, removed or replaced at once.
+ *
+ * The names below an object directory are the object's fixed files and
+ * directories, which it has for as long as it lives: their entries are
+ * kept, because the kernel can only reach them through a directory entry
+ * it has just revalidated: a LOOKUP that answers another inode number or
+ * generation (another object) or ENOENT drops the directory's dentry and
+ * every cached name below it.  A path walk to sem/<key>/mode then makes
+ * one LOOKUP, not two.  A walk that starts below (a shell cd'ed into the
+ * directory) meets the inode as before: every operation on it stats the
+ * object first and answers ENOENT once it is gone.  Dynamic nodes
+ * (ipcfs.h) are the exception: each lookup must make a new one.
+ *
+ * Attributes of everything below the kind directories are fresh from the
+ * LOOKUP or GETATTR that answered them and kept for one clock tick (the
+ * kernel rounds 1 ms up to a jiffy), so that the stat(2) or permission
+ * check that follows a path walk costs no second request.  Only fstat(2)
+ * of an open file can see attributes a tick old.  ls -l then makes 3
+ * requests per object (statx and the two ACL getxattrs each walk the path)
+ * instead of 4.
  */
 #define VOLATILE_ENTRY_TIMEOUT 0.0
 #define VOLATILE_ATTR_TIMEOUT 0.001
+#define FIXED_NAME_TIMEOUT STABLE_TIMEOUT
 
 static const char *const kind_dirs[] = { "sem", "shm", "mq" };
 
@@ -314,7 +330,9 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 	if (node_has_obj(&n->p)) {
 		e.generation = obj_generation(&n->o);
 		e.attr_timeout = VOLATILE_ATTR_TIMEOUT;
-		e.entry_timeout = VOLATILE_ENTRY_TIMEOUT;
+		e.entry_timeout = n->p.node == NODE_OBJ || node_is_dynamic(n) ?
+					  VOLATILE_ENTRY_TIMEOUT :
+					  FIXED_NAME_TIMEOUT;
 	} else {
 		e.attr_timeout = STABLE_TIMEOUT;
 		e.entry_timeout = STABLE_TIMEOUT;

@@ -86,6 +86,49 @@ def test_reused_key_is_another_object(ipcfs_mount):
     assert read(d / "id") == "%d\n" % second
 
 
+def test_files_read_again_follow_the_object_now_at_the_key(ipcfs_mount):
+    # The kernel keeps the names below an object directory; each path walk
+    # still revalidates the directory itself, so a replaced or removed
+    # object is seen at once.
+    d = ipcfs_mount.path / "sem" / "33"
+    first = ipc_raw.create("sem", key=33, size=2)
+    ipc_raw.sem_set_value(first, 5)
+    for _ in range(3):
+        assert read(d / "value") == "5\n"
+        assert read(d / "0" / "value") == "5\n"
+    ipc_raw.remove("sem", first)
+    expect_errno(errno.ENOENT, os.open, d / "value", os.O_RDONLY)
+    expect_errno(errno.ENOENT, os.open, d / "0" / "value", os.O_RDONLY)
+    second = ipc_raw.create("sem", key=33, mode=0o644, size=2)
+    ipc_raw.sem_set_value(second, 7)
+    assert read(d / "value") == "7\n"
+    assert read(d / "0" / "value") == "7\n"
+    assert read(d / "id") == "%d\n" % second
+    assert read(d / "mode") == "0644\n"
+
+
+def test_directory_opened_before_removal_reaches_nothing(ipcfs_mount):
+    # A walk that starts inside the directory (a shell cd'ed into it)
+    # revalidates nothing above; the files still answer for the object
+    # they belong to, which is gone, even once another takes its key.
+    d = ipcfs_mount.path / "mq" / "34"
+    first = ipc_raw.create("mq", key=34)
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open("id", os.O_RDONLY, dir_fd=dfd)
+        try:
+            assert os.read(fd, 64) == b"%d\n" % first
+        finally:
+            os.close(fd)
+        ipc_raw.remove("mq", first)
+        expect_errno(errno.ENOENT, lambda: os.open("id", os.O_RDONLY, dir_fd=dfd))
+        second = ipc_raw.create("mq", key=34)
+        expect_errno(errno.ENOENT, lambda: os.open("id", os.O_RDONLY, dir_fd=dfd))
+        assert read(d / "id") == "%d\n" % second
+    finally:
+        os.close(dfd)
+
+
 def test_hex_and_other_spellings_find_the_same_object(ipcfs_mount):
     ident = ipc_raw.create("sem", key=0x1234)
     m = ipcfs_mount.path / "sem"
