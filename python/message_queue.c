@@ -8,9 +8,10 @@
  * thread on the same handle uses a buffer of its own for that one call.
  *
  * Beyond that, receive() refills the (bytes, type) tuple it returned last
- * time when the caller has dropped it, and long messages skip the buffer:
- * they are sent from the caller's bytes object and received straight into
- * the bytes object returned (see "bytes objects as buffers").
+ * time, and its bytes object, when the caller has dropped them (see
+ * "reusing the last result"), and long messages skip the buffer: they are
+ * sent from the caller's bytes object and received straight into the
+ * bytes object returned (see "bytes objects as buffers").
  */
 #include "sysv_ipc_int.h"
 
@@ -133,14 +134,15 @@ mq_repr(PyObject *self)
  * wide as the type, so a bytes object can serve as the message buffer:
  *
  *  - receive_direct() has the kernel write a message into a bytes object
- *    nobody else can see yet, then marks the hash "not computed";
+ *    nobody else can see, with one non-blocking msgrcv() made with the
+ *    GIL held, then marks the hash "not computed";
  *  - send_in_place() lends the hash field to the type for the length of
- *    one non-blocking msgsnd() made with the GIL held, and puts it back;
- *  - result_bytes() refills the last result's bytes object when nothing
- *    else refers to it any more, and marks its hash "not computed".
+ *    one non-blocking msgsnd() made with the GIL held, and puts it back.
  *
  * Either saves a copy of the whole message.  Where the layout is not this
- * (another Python, or one without the GIL) both fall back to buf.
+ * (another Python, or one without the GIL) both fall back to buf, and
+ * next_result() does not refill bytes objects (which relies on the same
+ * field).
  */
 #if PY_VERSION_HEX < 0x030F0000 && !defined(Py_GIL_DISABLED)
 #define BYTES_AS_MSGBUF 1
@@ -408,46 +410,105 @@ mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 }
 
 /*
- * Builds (bytes, type), taking the reference to bytes.  The tuple returned
- * last time is filled again when its caller has let go of it, as zip() and
- * enumerate() do.  It is kept only for short messages, so that no large
- * message stays referenced after use, except by receive_direct(), which
- * fills the kept bytes object again (see reclaim_bytes).
+ * ----------------------------------------------- reusing the last result
+ *
+ * receive() returns a (bytes, type) tuple and keeps a reference to it in
+ * last.  next_result() is the one place that reuses it: when last's is the
+ * only reference left, the caller has let go of the tuple (as zip() and
+ * enumerate() do), and the next result goes into it; its bytes object too,
+ * when that is free as well, and the type object when the type is the
+ * same.  Else it makes new ones.  This is safe because:
+ *
+ *  - refcount 1 means nothing else refers to the object: no variable,
+ *    container or other thread can read it, and gc.get_objects(), which
+ *    can find the tracked tuple without a reference, needs Python code to
+ *    run.  None runs from the check until the result is handed out: the
+ *    GIL is held throughout (receive_direct() never releases it while it
+ *    receives into the result), and only bytes and int objects are
+ *    allocated or freed meanwhile, which start no garbage collection.
+ *    PyTuple_New(), which may, runs only when no tuple is being refilled.
+ *    Between calls the kept tuple always holds a bytes object and an int
+ *    (or None, after an error), whatever its bytes object holds.
+ *  - A bytes object is immutable only as seen by those who refer to it;
+ *    one nobody refers to may be written, like a new one, as long as it
+ *    is complete when handed out.  Its cached hash must then say "not
+ *    computed" (-1): next_result() resets it for the caller's memcpy(),
+ *    _PyBytes_Resize() does so itself, receive_direct() after the kernel
+ *    has written the type there.  Shared bytes objects (b"", the one-byte
+ *    ones) and immortal ones never have a refcount of 1.
+ *  - No large message stays referenced after use: a result is kept only
+ *    when it is at most REUSE_MAX bytes long, or the handle's buffer at
+ *    most DIRECT_MAX (what receive_direct() allocates anyway).
+ *
+ * Without BYTES_AS_MSGBUF only the tuple and the type object are reused.
  */
-static PyObject *
-receive_result(PyObject *self, PyObject *bytes, long type, bool keep)
+
+/* The tuple of the next result, now last's, its bytes object n bytes long
+ * and the caller's to write into (the type follows, with result_done());
+ * NULL with an exception set when memory runs out. */
+static inline PyObject *
+next_result(PyObject *self, Py_ssize_t n)
 {
-    PyObject *type_obj, *tuple = MQ(self)->last;
+    PyObject *tuple = MQ(self)->last, *bytes;
 
-    if (keep && tuple && Py_REFCNT(tuple) == 1) {
-        PyObject *old_bytes = PyTuple_GET_ITEM(tuple, 0);
+    if (tuple && Py_REFCNT(tuple) == 1) {
+        PyObject **slot = &((PyTupleObject *)tuple)->ob_item[0];
 
-        /* The type object stays when the type does (it is an int). */
-        if (type != MQ(self)->last_type) {
-            type_obj = PyLong_FromLong(type);
-            if (!type_obj) {
-                Py_DECREF(bytes);
-                return NULL;
+#if BYTES_AS_MSGBUF
+        if (Py_REFCNT(*slot) == 1) {
+            if (PyBytes_GET_SIZE(*slot) == n) {
+                bytes_forget_hash(*slot);
+                return tuple;
             }
-            Py_DECREF(PyTuple_GET_ITEM(tuple, 1));
-            PyTuple_SET_ITEM(tuple, 1, type_obj);
-            MQ(self)->last_type = type;
+            if (_PyBytes_Resize(slot, n) == 0) {
+                return tuple;
+            }
+            /* It freed the object and left NULL in the tuple. */
+            Py_CLEAR(MQ(self)->last);
+            return NULL;
         }
-        PyTuple_SET_ITEM(tuple, 0, bytes);
-        Py_DECREF(old_bytes);
-        return Py_NewRef(tuple);
+#endif
+        bytes = PyBytes_FromStringAndSize(NULL, n);
+        if (!bytes) {
+            return NULL;
+        }
+        Py_SETREF(*slot, bytes);
+        return tuple;
     }
-    type_obj = PyLong_FromLong(type);
-    tuple = type_obj ? PyTuple_New(2) : NULL;
-    if (!tuple) {
-        Py_DECREF(bytes);
-        Py_XDECREF(type_obj);
+
+    tuple = PyTuple_New(2);
+    bytes = tuple ? PyBytes_FromStringAndSize(NULL, n) : NULL;
+    if (!bytes) {
+        Py_XDECREF(tuple);
         return NULL;
     }
     PyTuple_SET_ITEM(tuple, 0, bytes);
-    PyTuple_SET_ITEM(tuple, 1, type_obj);
-    Py_XSETREF(MQ(self)->last, keep ? Py_NewRef(tuple) : NULL);
-    MQ(self)->last_type = type;
+    PyTuple_SET_ITEM(tuple, 1, Py_NewRef(Py_None)); /* until result_done() */
+    Py_XSETREF(MQ(self)->last, tuple);
+    MQ(self)->last_type = 0; /* no message has that type */
+    return tuple;
+}
+
+/* Completes last, which next_result() returned, with the type, and hands
+ * it out; kept or not (see above), it holds a message of n bytes. */
+static inline PyObject *
+result_done(PyObject *self, Py_ssize_t n, long type)
+{
+    PyObject *tuple = MQ(self)->last, *type_obj;
+
+    /* The type object stays when the type does (it is an int). */
+    if (type != MQ(self)->last_type) {
+        type_obj = PyLong_FromLong(type);
+        if (!type_obj) {
+            return NULL;
+        }
+        Py_SETREF(((PyTupleObject *)tuple)->ob_item[1], type_obj);
+        MQ(self)->last_type = type;
+    }
+    if (n <= REUSE_MAX || MQ(self)->capacity <= DIRECT_MAX) {
+        return Py_NewRef(tuple);
+    }
+    MQ(self)->last = NULL;
     return tuple;
 }
 
@@ -470,105 +531,24 @@ receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity, long type)
     }
 }
 
-#if BYTES_AS_MSGBUF
-/* Takes back the bytes object of the last result when nothing else
- * refers to it or to its tuple; the tuple holds None until refilled. */
+/* Receives through buf (or a buffer of its own, see call_buffer); tried
+ * says that the non-blocking attempt was made already. */
 static PyObject *
-reclaim_bytes(PyObject *self)
-{
-    PyObject *tuple = MQ(self)->last, *bytes;
-
-    if (!tuple || Py_REFCNT(tuple) != 1) {
-        return NULL;
-    }
-    bytes = PyTuple_GET_ITEM(tuple, 0);
-    if (!PyBytes_CheckExact(bytes) || Py_REFCNT(bytes) != 1) {
-        return NULL;
-    }
-    PyTuple_SET_ITEM(tuple, 0, Py_NewRef(Py_None));
-    return bytes;
-}
-
-#endif
-
-/* A bytes object of the n bytes at text: the last result's, filled again,
- * when nothing else refers to it and it has that length; else a new one. */
-static PyObject *
-result_bytes(PyObject *self, const char *text, Py_ssize_t n)
-{
-#if BYTES_AS_MSGBUF
-    PyObject *bytes = reclaim_bytes(self);
-
-    if (bytes) {
-        if (PyBytes_GET_SIZE(bytes) == n) {
-            memcpy(PyBytes_AS_STRING(bytes), text, (size_t)n);
-            bytes_forget_hash(bytes);
-            return bytes;
-        }
-        Py_DECREF(bytes);
-    }
-#endif
-    return PyBytes_FromStringAndSize(text, n);
-}
-
-/*
- * What result_bytes() and receive_result() make of a short message when
- * the last result's tuple is free (its only reference is last), in one
- * step: the tuple filled again, with its bytes object too when that is
- * free and of the message's length.
- */
-static inline PyObject *
-refill_result(PyObject *self, const char *text, Py_ssize_t n, long type)
-{
-    PyObject *tuple = MQ(self)->last, *old = PyTuple_GET_ITEM(tuple, 0);
-    PyObject *bytes, *type_obj;
-
-#if BYTES_AS_MSGBUF
-    if (PyBytes_CheckExact(old) && Py_REFCNT(old) == 1 &&
-        PyBytes_GET_SIZE(old) == n) {
-        memcpy(PyBytes_AS_STRING(old), text, (size_t)n);
-        bytes_forget_hash(old);
-        old = NULL;
-    } else
-#endif
-    {
-        bytes = PyBytes_FromStringAndSize(text, n);
-        if (!bytes) {
-            return NULL;
-        }
-        PyTuple_SET_ITEM(tuple, 0, bytes);
-    }
-    /* The type object stays when the type does (it is an int). */
-    if (type != MQ(self)->last_type) {
-        type_obj = PyLong_FromLong(type);
-        if (!type_obj) {
-            /* The tuple keeps the new bytes and the old type: last_type
-             * still describes it. */
-            Py_XDECREF(old);
-            return NULL;
-        }
-        Py_DECREF(PyTuple_GET_ITEM(tuple, 1));
-        PyTuple_SET_ITEM(tuple, 1, type_obj);
-        MQ(self)->last_type = type;
-    }
-    Py_XDECREF(old);
-    return Py_NewRef(tuple);
-}
-
-static PyObject *
-receive_copy(PyObject *self, long type, int block)
+receive_copy(PyObject *self, long type, int block, bool tried)
 {
     size_t capacity = MQ(self)->capacity;
     struct ipcore_msgbuf *b;
-    PyObject *result = NULL, *bytes;
-    ssize_t n;
+    PyObject *result = NULL;
+    ssize_t n = -ENOMSG;
     bool temp;
 
     b = call_buffer(self, capacity, &temp);
     if (!b) {
         return NULL;
     }
-    n = ipcore_mq_receive(MQ(self)->id, b, capacity, type, IPC_NOWAIT);
+    if (!tried) {
+        n = ipcore_mq_receive(MQ(self)->id, b, capacity, type, IPC_NOWAIT);
+    }
     if (n == -ENOMSG && block) {
         if (!temp) {
             MQ(self)->busy = true;
@@ -582,11 +562,11 @@ receive_copy(PyObject *self, long type, int block)
         sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
     } else {
         MQ(self)->last_len = (size_t)n;
-        if (n <= REUSE_MAX && MQ(self)->last &&
-            Py_REFCNT(MQ(self)->last) == 1) {
-            result = refill_result(self, b->text, n, b->type);
-        } else if ((bytes = result_bytes(self, b->text, n)) != NULL) {
-            result = receive_result(self, bytes, b->type, n <= REUSE_MAX);
+        result = next_result(self, n);
+        if (result) {
+            memcpy(PyBytes_AS_STRING(PyTuple_GET_ITEM(result, 0)), b->text,
+                   (size_t)n);
+            result = result_done(self, n, b->type);
         }
     }
     if (temp) {
@@ -597,48 +577,42 @@ receive_copy(PyObject *self, long type, int block)
 
 #if BYTES_AS_MSGBUF
 /*
- * Receives into a bytes object of capacity bytes (the last one, when it
- * can be had back, else a new one), which is then cut to the message's
- * length.  The object is the caller's own throughout, so the wait may
- * release the GIL and needs no busy mark.
+ * Has the kernel write the message straight into the result's bytes
+ * object, made capacity bytes long and then cut to the message's length,
+ * without waiting and with the GIL held (see "reusing the last result").
+ * NULL without an exception when there is no message yet: the wait, if
+ * any, is receive_copy()'s, through buf.
  */
 static PyObject *
-receive_direct(PyObject *self, long type, int block)
+receive_direct(PyObject *self, long type)
 {
     Py_ssize_t capacity = (Py_ssize_t)MQ(self)->capacity;
+    PyObject *tuple, **slot;
     struct ipcore_msgbuf *b;
-    PyObject *bytes;
     long got_type;
     ssize_t n;
 
-    bytes = reclaim_bytes(self);
-    if (bytes && PyBytes_GET_SIZE(bytes) != capacity &&
-        _PyBytes_Resize(&bytes, capacity) < 0) {
+    tuple = next_result(self, capacity);
+    if (!tuple) {
         return NULL;
     }
-    if (!bytes) {
-        bytes = PyBytes_FromStringAndSize(NULL, capacity);
-        if (!bytes) {
-            return NULL;
-        }
-    }
-    b = bytes_msgbuf(bytes);
+    slot = &((PyTupleObject *)tuple)->ob_item[0];
+    b = bytes_msgbuf(*slot);
     n = ipcore_mq_receive(MQ(self)->id, b, (size_t)capacity, type, IPC_NOWAIT);
-    if (n == -ENOMSG && block) {
-        n = receive_wait(MQ(self)->id, b, (size_t)capacity, type);
-    }
     got_type = b->type;
-    bytes_forget_hash(bytes);
+    bytes_forget_hash(*slot);
 
     if (n < 0) {
-        Py_DECREF(bytes);
-        return sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
+        return n == -ENOMSG
+                   ? NULL
+                   : sysv_error(self, IPCORE_MQ, IPCORE_OP_RECEIVE, (int)n);
     }
     MQ(self)->last_len = (size_t)n;
-    if (n != capacity && _PyBytes_Resize(&bytes, n) < 0) {
+    if (n != capacity && _PyBytes_Resize(slot, n) < 0) {
+        Py_CLEAR(MQ(self)->last); /* the tuple holds NULL */
         return NULL;
     }
-    return receive_result(self, bytes, got_type, true);
+    return result_done(self, n, got_type);
 }
 #endif
 
@@ -650,6 +624,7 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     PyObject *argv[2] = { NULL, NULL };
     long type = 0;
     int block = 1;
+    bool tried = false;
 
     if (nargs || kwnames) {
         if (sysv_parse("receive", params, 0, args, nargs, kwnames, argv) < 0) {
@@ -670,10 +645,15 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     }
 #if BYTES_AS_MSGBUF
     if (MQ(self)->last_len >= DIRECT_MIN && MQ(self)->capacity <= DIRECT_MAX) {
-        return receive_direct(self, type, block);
+        PyObject *result = receive_direct(self, type);
+
+        if (result || PyErr_Occurred()) {
+            return result;
+        }
+        tried = true;
     }
 #endif
-    return receive_copy(self, type, block);
+    return receive_copy(self, type, block, tried);
 }
 
 static PyObject *
