@@ -1,9 +1,13 @@
 /* dev_io — see dev_io.h. */
 #include "dev_io.h"
+#include "fuse_abi.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static const struct dev_io_filter *filter; /* set before the loop starts */
@@ -72,6 +76,34 @@ static ssize_t io_splice_send(int fdin, off_t *offin, int fdout,
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
+#if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+/*
+ * -o clone_fd: a worker's own descriptor on the session.  libfuse 3.14
+ * clones for every session itself; 3.17 only for sessions without their
+ * own I/O, and otherwise asks this hook (without it, it drops clone_fd
+ * with an error message).  Made as libfuse makes it, so that both behave
+ * alike: a blocking descriptor (io_read waits in read(2) then).
+ */
+static int io_clone_fd(int master_fd)
+{
+	uint32_t master = (uint32_t)master_fd;
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fuse_log(FUSE_LOG_ERR, "ipcfs: cannot open /dev/fuse for "
+			 "clone_fd: %s\n", strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, IPCFS_FUSE_DEV_IOC_CLONE, &master) < 0) {
+		fuse_log(FUSE_LOG_ERR, "ipcfs: cannot clone the /dev/fuse "
+			 "descriptor: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+#endif
+
 int dev_io_install(struct fuse_session *se,
 		   const struct dev_io_filter *f)
 {
@@ -80,6 +112,9 @@ int dev_io_install(struct fuse_session *se,
 		.writev = io_writev,
 		.splice_receive = io_splice_receive,
 		.splice_send = io_splice_send,
+#if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+		.clone_fd = io_clone_fd,
+#endif
 	};
 	int fd = fuse_session_fd(se);
 	int fl = fcntl(fd, F_GETFL);
@@ -87,5 +122,10 @@ int dev_io_install(struct fuse_session *se,
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 	filter = f;
+#if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+	/* The size tells libfuse which hooks io has (clone_fd: 3.17). */
+	return fuse_session_custom_io(se, &io, sizeof(io), fd);
+#else
 	return fuse_session_custom_io(se, &io, fd);
+#endif
 }

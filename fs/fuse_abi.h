@@ -2,7 +2,8 @@
  * fuse_abi — the few pieces of the FUSE kernel protocol that passthrough.c
  * speaks itself because libfuse 3.14 has no API for them: the INIT request
  * and reply (to ask for passthrough), the OPEN reply with a backing id, and
- * the backing-file ioctls of /dev/fuse.
+ * the backing-file ioctls of /dev/fuse; and the clone ioctl, which libfuse
+ * >= 3.17 leaves to a session with its own I/O (dev_io.c).
  *
  * Copied from the kernel's include/uapi/linux/fuse.h (protocol 7.40+, which
  * Debian 12's <linux/fuse.h> (7.38) and libfuse 3.14 (7.38) predate), with
@@ -87,6 +88,9 @@ struct ipcfs_fuse_backing_map {
 };
 
 #define IPCFS_FUSE_DEV_IOC_MAGIC 229
+/* Attaches a newly opened /dev/fuse to the session of the descriptor it is
+ * given (-o clone_fd; dev_io.c does it itself with libfuse >= 3.17). */
+#define IPCFS_FUSE_DEV_IOC_CLONE _IOR(IPCFS_FUSE_DEV_IOC_MAGIC, 0, uint32_t)
 #define IPCFS_FUSE_DEV_IOC_BACKING_OPEN \
 	_IOW(IPCFS_FUSE_DEV_IOC_MAGIC, 1, struct ipcfs_fuse_backing_map)
 #define IPCFS_FUSE_DEV_IOC_BACKING_CLOSE \

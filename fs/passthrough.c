@@ -158,6 +158,9 @@ int passthrough_backing_open(struct passthrough *pt, fuse_req_t req, int fd)
 {
 	int id;
 #if PT_OFFICIAL
+	/* It returns 0 on failure, not -errno: the ioctl's errno is left
+	 * (after a message of its own); errno = 0 keeps a stale one out. */
+	errno = 0;
 	id = fuse_passthrough_open(req, fd);
 	return id > 0 ? id : (errno ? -errno : -EPERM);
 #else
