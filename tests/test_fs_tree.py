@@ -5,6 +5,7 @@ import errno
 import os
 import stat
 import subprocess
+import threading
 
 import pytest
 
@@ -525,3 +526,37 @@ def test_pids_of_operations_through_the_mount_are_the_daemons(ipcfs_mount):
     assert read(m / "mq/35/receive") == "x"
     assert read(m / "mq/35/last_receive_pid") == daemon
     assert read(m / "mq/35/uid") == "0\n"
+
+
+def test_many_callers_at_once_are_all_answered(ipcfs_mount):
+    """More callers than the daemon has workers polling for requests (one
+    per CPU and one more; the others wait their turn): every read is
+    answered, with its own object's value."""
+    sems = [ipc_raw.create("sem", key=900 + i) for i in range(16)]
+    for i, ident in enumerate(sems):
+        ipc_raw.sem_set_value(ident, i)
+    errors = []
+
+    def reader(i):
+        path = ipcfs_mount.path / "sem" / str(900 + i) / "value"
+        try:
+            for _ in range(300):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    got = os.read(fd, 64)
+                finally:
+                    os.close(fd)
+                if got != b"%d\n" % i:
+                    errors.append((i, got))
+                    return
+        except OSError as e:
+            errors.append((i, e))
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert read(ipcfs_mount.path / "sem" / "915" / "value") == "15\n"
