@@ -105,38 +105,6 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count,
 	return writev(fd, iov, count);
 }
 
-/* libfuse splices requests in only with FUSE_CAP_SPLICE_READ, which
- * ipcfs does not ask for; the hook waits like io_read all the same. */
-static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout,
-				 off_t *offout, size_t len,
-				 unsigned int flags, void *userdata)
-{
-	ssize_t n = splice(fdin, offin, fdout, offout, len, flags);
-
-	(void)userdata;
-	if (n < 0 && errno == EAGAIN) {
-		poller_enter();
-		do
-			n = wait_readable(fdin) < 0 ?
-				    -1 :
-				    splice(fdin, offin, fdout, offout, len,
-					   flags);
-		while (n < 0 && errno == EAGAIN);
-		poller_leave();
-	}
-	return n;
-}
-
-/* Replies spliced out (FUSE_CAP_SPLICE_WRITE): /dev/fuse never makes a
- * writer wait. */
-static ssize_t io_splice_send(int fdin, off_t *offin, int fdout,
-			      off_t *offout, size_t len, unsigned int flags,
-			      void *userdata)
-{
-	(void)userdata;
-	return splice(fdin, offin, fdout, offout, len, flags);
-}
-
 #if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
 /*
  * -o clone_fd: a worker's own descriptor on the session.  libfuse 3.14
@@ -168,11 +136,15 @@ static int io_clone_fd(int master_fd)
 int dev_io_install(struct fuse_session *se,
 		   const struct dev_io_filter *f)
 {
+	/*
+	 * No splice hooks: libfuse splices requests in only for a write_buf
+	 * operation and replies out only for fuse_reply_data() of a
+	 * descriptor, and ipcfs has neither; without the hooks it never
+	 * tries.
+	 */
 	static const struct fuse_custom_io io = {
 		.read = io_read,
 		.writev = io_writev,
-		.splice_receive = io_splice_receive,
-		.splice_send = io_splice_send,
 #if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
 		.clone_fd = io_clone_fd,
 #endif
