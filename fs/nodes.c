@@ -394,6 +394,10 @@ int attr_parse(const struct file_def *f, const char *text, size_t len,
 	size_t a = 0, b = len;
 	int base = f->fmt == FMT_OCT ? 8 : 10;
 
+	/* The text is a byte string, not a C string: a NUL in it would end
+	 * the number early ("5\0junk" read as 5, "\0" as 0). */
+	if (memchr(text, '\0', len))
+		return -EINVAL;
 	while (a < b && isspace((unsigned char)text[a]))
 		a++;
 	while (b > a && isspace((unsigned char)text[b - 1]))

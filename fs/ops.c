@@ -312,10 +312,13 @@ static bool node_is_dynamic(const struct node_ref *n)
 {
 	if (n->p.node == NODE_TYPE)
 		return true;
-	return n->p.node == NODE_FILE &&
-	       (n->p.param ? n->p.kind == IPCORE_MQ :
-			     n->file->role == ROLE_OP ||
-				     n->file->role == ROLE_SEND);
+	if (n->p.node != NODE_FILE)
+		return false;
+	/* param is the element of a semaphore file (sem/<key>/<n>/op is as
+	 * much a waiting file as sem/<key>/op) but the type tag of a message
+	 * file, whose type only the dynamic node keeps. */
+	return n->file->role == ROLE_OP || n->file->role == ROLE_SEND ||
+	       (n->p.kind == IPCORE_MQ && n->p.param);
 }
 
 /* Answers a lookup (or mkdir) with node n. */
