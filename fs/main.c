@@ -47,6 +47,9 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("_netdev", KEY_FSTAB),
 	FUSE_OPT_KEY("nofail", KEY_FSTAB),
 	FUSE_OPT_KEY("defaults", KEY_FSTAB),
+	/* The daemon checks every call as the kernel would (access.h); the
+	 * kernel's file-mode checks would refuse what ipcperms() allows. */
+	FUSE_OPT_KEY("default_permissions", KEY_FSTAB),
 	FUSE_OPT_END
 };
 
@@ -86,8 +89,8 @@ static void usage(const char *prog)
 	       "\n"
 	       "Shows the System V IPC objects of the IPC namespace it runs in\n"
 	       "as files: sem/<key>/, shm/<key>/, mq/<key>/ (see ipcfs(1)).\n"
-	       "Always mounted with default_permissions; use -o allow_other\n"
-	       "to let other users in.\n"
+	       "Every call is checked as the system calls would check it; use\n"
+	       "-o allow_other to let other users in.\n"
 	       "\n"
 	       "ipcfs options:\n"
 	       "    -o data=auto           shm data files: passthrough when the kernel\n"
@@ -165,8 +168,7 @@ int main(int argc, char *argv[])
 	if (o.npositional &&
 	    fuse_opt_add_arg(&args, o.positional[o.npositional - 1]))
 		goto out_args;
-	if (fuse_opt_insert_arg(&args, 1, "-odefault_permissions") ||
-	    (!o.has_subtype && fuse_opt_insert_arg(&args, 1, "-osubtype=ipcfs")) ||
+	if ((!o.has_subtype && fuse_opt_insert_arg(&args, 1, "-osubtype=ipcfs")) ||
 	    (!o.has_fsname && fuse_opt_insert_arg(&args, 1, "-ofsname=ipcfs")))
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts))
@@ -205,6 +207,7 @@ int main(int argc, char *argv[])
 	fs.daemon_uid = geteuid();
 	fs.daemon_gid = getegid();
 	fs.started = time(NULL);
+	fs.userns = access_daemon_userns();
 
 	/* 2. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
