@@ -25,6 +25,12 @@
 #include "shm_data.h"
 
 struct blocking;
+struct quota;
+
+/* Send and receive files one user may have open at once (each holds a
+ * little of the daemon's memory); the next open is ENFILE.  -o
+ * max_files_per_user= changes it. */
+#define IPCFS_MAX_FILES_PER_USER 65536
 
 /* ------------------------------------------------------------------ */
 /* Mount-wide state                                                   */
@@ -38,6 +44,7 @@ struct ipcfs {
 	gid_t daemon_gid;     /* creating an object as the caller */
 	time_t started;       /* the times of the directories that never change */
 	ino_t userns;         /* the daemon's user namespace (access.h) */
+	struct quota *open_quota; /* open message files per user */
 };
 
 

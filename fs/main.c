@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ipcfs.h"
 #include "blocking.h"
+#include "quota.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -209,6 +210,9 @@ int main(int argc, char *argv[])
 	fs.started = time(NULL);
 	fs.userns = access_daemon_userns();
 
+	if (quota_new(&fs.open_quota, IPCFS_MAX_FILES_PER_USER))
+		goto out_opts;
+
 	/* 2. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
 	if (!se)
@@ -253,6 +257,7 @@ out_session:
 	fuse_session_destroy(se);
 	inode_tables_clear();
 out_opts:
+	quota_free(fs.open_quota);
 	free(opts.mountpoint);
 out_args:
 	fuse_opt_free_args(&args);

@@ -7,6 +7,7 @@
 #include "ipcfs.h"
 #include "access.h"
 #include "blocking.h"
+#include "quota.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1108,10 +1109,13 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 /* Files                                                              */
 /* ------------------------------------------------------------------ */
 
-/* What an open send or receive file remembers. */
+/* What an open send or receive file remembers.  Each counts against its
+ * opener's quota of open message files (ipcfs.h), so that no user can
+ * take all the daemon's memory with them. */
 struct msg_handle {
 	struct open_file link; /* first: the list holds it by this */
 	long type;
+	uid_t uid;      /* whose quota it counts in */
 	bool delivered; /* receive: the one message of this open is read */
 };
 
@@ -1176,16 +1180,26 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->direct_io = 1;
 	if (n.file->role == ROLE_SEND || n.file->role == ROLE_RECEIVE) {
+		struct quota *q = ipcfs_of(req)->open_quota;
+		uid_t uid = fuse_req_ctx(req)->uid;
+
+		if (!quota_take(q, uid)) {
+			fuse_reply_err(req, ENFILE);
+			return;
+		}
 		h = calloc(1, sizeof(*h));
 		if (!h) {
+			quota_give(q, uid);
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
 		h->type = n.type;
+		h->uid = uid;
 		open_track(&h->link, false);
 		fi->fh = (uintptr_t)h;
 		if (fuse_reply_open(req, fi)) {
 			open_untrack(&h->link);
+			quota_give(q, uid);
 			free(h);
 		}
 		return;
@@ -1377,6 +1391,7 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 
 		open_untrack(&h->link);
+		quota_give(ipcfs_of(req)->open_quota, h->uid);
 		free(h);
 	}
 	fuse_reply_err(req, 0);
