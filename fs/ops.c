@@ -1403,18 +1403,25 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
 	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
-
 	struct blocking *b = ipcfs_of(req)->blocking;
+	unsigned events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+	struct node_ref n;
 
 	/* The flag is read under blocking's lock: a read of this open may be
-	 * setting it in a waiter thread right now. */
-	if (f && f->role == ROLE_RECEIVE && !blocking_mq_delivered(b, &h->delivered)) {
-		blocking_mq_poll(b, req, p.id, h->type, ph);
-		return;
+	 * setting it in a waiter thread right now.  A queue that is gone, or
+	 * that the caller may no longer read, is not watched: the read that
+	 * the poll wakes says why. */
+	if (f && f->role == ROLE_RECEIVE &&
+	    !blocking_mq_delivered(b, &h->delivered)) {
+		if (!resolve_for_call(req, ino, &n, MAY_READ)) {
+			blocking_mq_poll(b, req, n.p.id, h->type, ph);
+			return;
+		}
+		events = POLLIN | POLLERR;
 	}
 	if (ph)
 		fuse_pollhandle_destroy(ph);
-	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+	fuse_reply_poll(req, events);
 }
 
 /*

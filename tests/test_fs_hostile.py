@@ -7,6 +7,7 @@ errno and changes nothing, and no caller can wedge another."""
 import errno
 import json
 import os
+import select
 import subprocess
 import sys
 
@@ -389,3 +390,22 @@ def test_a_kept_descriptor_never_reaches_the_next_object(shared_mount):
     finally:
         os.close(fd)
     assert ipc_raw.sem_get_value(sem) == 0
+
+
+def test_poll_of_a_kept_receive_file_does_not_watch_the_next_queue(
+        ipcfs_mount):
+    m = ipcfs_mount.path
+    msq = ipc_raw.create("mq", key=870, mode=0o600)
+    fd = os.open(m / "mq/870/receive", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ipc_raw.remove("mq", msq)
+        recreate_at("mq", msq, 871, 0o600)
+        ipc_raw.msg_send(msq, b"not yours")
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        (_, events), = poller.poll(10000)
+        assert events & select.POLLERR
+        expect_errno(errno.ENOENT, os.read, fd, 100)
+    finally:
+        os.close(fd)
+    assert ipc_raw.msq_counts(msq)[0] == 1
