@@ -3,11 +3,14 @@
  * LIMITS).
  *
  * Every open data file refers to a struct seg, one per segment with open
- * files.  A seg normally holds only the segment's own file (its shmem
- * file, or its hugetlbfs file for SHM_HUGETLB), opened through
- * /proc/self/map_files during an attachment that is dropped at once: the
- * daemon keeps no mapping of the segment, so open files cost it one
- * descriptor each and no address space, however big the segments.
+ * files.  A seg holds the segment's own file (its shmem file, or its
+ * hugetlbfs file for SHM_HUGETLB), opened through /proc/self/map_files of
+ * the daemon's attachment, and of that attachment only one (huge) page
+ * (seg_trim()): what keeps the segment, as any attachment does (it counts
+ * in number_attached, IPC_RMID does not destroy it and its id is not
+ * reused while files are open), at the cost of one page of address space.
+ * So open files cost the daemon one descriptor and one page per segment,
+ * however big the segments.
  *
  * No load or store through a mapping may ever kill the daemon: a segment
  * made with SHM_NORESERVE may have no page to give (SIGBUS on a store
@@ -98,7 +101,8 @@ struct seg {
 	int fd;               /* the segment's file, or -1 (attached) */
 	bool huge;            /* fd is on hugetlbfs: no write(), huge mappings */
 	size_t unit;          /* fd's mapping granularity: (huge) page size */
-	struct ipcore_mapping map; /* only when fd < 0: the daemon's attachment */
+	struct ipcore_mapping map; /* the daemon's attachment: all of it when
+				    * fd < 0, else its first unit (seg_trim) */
 	int backing_id;       /* fd's id in /dev/fuse, or 0 */
 	struct seg_user *users; /* under sd->lock */
 };
@@ -507,12 +511,52 @@ static int seg_take_file(struct seg *seg, int fd)
 }
 
 /*
+ * Keeps one unit (page or huge page) of a seg's attachment, moved out of
+ * the segment's range, and unmaps the rest.  A stub left where the
+ * attachment was would split the big hole it leaves, and the next big
+ * segment would no longer fit (measured: with 32 TiB segments, the 4th
+ * shmat failed); moved, it goes where the kernel puts small mappings.  A
+ * SysV attachment moved by mremap() or cut by munmap() is still one
+ * attachment: shm_nattch is unchanged, shmdt() of the new address ends it.
+ */
+static int seg_trim(struct seg *seg)
+{
+	size_t unit = seg->unit, mapped = round_up(seg->size, unit);
+	unsigned char *old = seg->map.addr, *room, *dst;
+	void *moved;
+
+	if (mapped <= unit)
+		return 0;
+	/* Room for one unit, aligned to it (hugetlb mappings must be). */
+	room = mmap(NULL, 2 * unit, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (room == MAP_FAILED)
+		return -errno;
+	dst = room + (unit - (uintptr_t)room % unit) % unit;
+	moved = mremap(old, unit, unit, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	if (moved == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(room, 2 * unit);
+		return err;
+	}
+	if (dst > room)
+		munmap(room, (size_t)(dst - room));
+	if (dst + unit < room + 2 * unit)
+		munmap(dst + unit, (size_t)(room + 2 * unit - (dst + unit)));
+	seg->map.addr = moved;
+	if (munmap(old + unit, mapped - unit) != 0)
+		return -errno;
+	return 0;
+}
+
+/*
  * Makes a seg for segment shmid (opens = 1, not listed): attaches it,
- * opens its file and detaches at once; a daemon that cannot open the file
- * keeps the attachment.  The attachment binds the seg to the object the
- * id names now, and its file keeps the memory after a removal.  Under
- * sd->lock, so that at most one such whole-segment attachment exists at a
- * time.  Returns 0 or -errno (of shmat, or of the file's open).
+ * opens its file and trims the attachment to one page; a daemon that
+ * cannot open the file keeps the whole attachment.  The attachment binds
+ * the seg to the object the id names now.  Under sd->lock, so that at
+ * most one whole-segment attachment is being trimmed at a time.  Returns
+ * 0 or -errno (of shmat, or of the file's open).
  */
 static int seg_make(int shmid, struct seg **out)
 {
@@ -539,8 +583,15 @@ static int seg_make(int shmid, struct seg **out)
 		free(seg);
 		return fd;
 	}
-	if (fd >= 0 && seg_take_file(seg, fd) == 0)
-		ipcore_shm_detach(&seg->map);
+	if (fd >= 0 && seg_take_file(seg, fd) == 0) {
+		rc = seg_trim(seg);
+		if (rc != 0) {
+			close(seg->fd);
+			ipcore_shm_detach(&seg->map);
+			free(seg);
+			return rc;
+		}
+	}
 	*out = seg;
 	return 0;
 }
@@ -585,8 +636,7 @@ static void seg_free(struct shm_data *sd, struct seg *seg, bool connected)
 		passthrough_backing_close(&sd->pt, seg->backing_id);
 	if (seg->fd >= 0)
 		close(seg->fd);
-	if (seg->map.addr != NULL)
-		ipcore_shm_detach(&seg->map);
+	ipcore_shm_detach(&seg->map);
 	while (seg->users != NULL) { /* only at unmount */
 		struct seg_user *u = seg->users;
 
@@ -674,7 +724,7 @@ static int user_may_take(struct shm_data *sd, uid_t uid, uint64_t attached)
 
 static uint64_t seg_attached_bytes(const struct seg *seg)
 {
-	return seg->map.addr != NULL ? seg->size : 0;
+	return seg->fd < 0 ? seg->size : 0;
 }
 
 /* Counts one open file of seg for uid, charging uid for the seg if it is

@@ -9,8 +9,9 @@ No caller may kill or wedge the daemon, or starve other users of it:
   and in a daemon without CAP_SYS_ADMIN (which keeps an attachment).
 - A NORESERVE segment larger than RAM and swap together is read, written
   and truncated without the daemon touching what it does not need.
-- Data files cost the daemon no address space: a user holding files of
-  segments bigger than the address space leaves root's reads working.
+- Data files cost the daemon one page of address space per segment, not
+  the segment: a user holding files of segments bigger than the address
+  space leaves root's reads working.
 - Descriptors: one user may hold data files of at most 1024 segments at
   once (EMFILE beyond), others are not affected.  A daemon without
   CAP_SYS_ADMIN holds at most 1 TiB of attachments per user (ENOMEM).
@@ -347,7 +348,7 @@ def test_noreserve_segment_larger_than_memory(mount_ipcfs):
 # ---------------------------------------------------------------- starving
 
 
-def test_open_files_take_no_address_space(mount_ipcfs):
+def test_open_files_take_one_page_of_address_space(mount_ipcfs):
     """A user holding data files of segments bigger than the daemon's
     whole address space (8 x 32 TiB > 128 TiB) open: root's 4 KiB read of
     another segment still works, and the daemon's address space stays
@@ -369,6 +370,8 @@ def test_open_files_take_no_address_space(mount_ipcfs):
             stderr=subprocess.PIPE, text=True, preexec_fn=as_nobody)
         assert holder.stdout.readline().strip() == "8", holder.stderr.read()
         assert vm_size(mount.proc.pid) < 32 * TIB
+        # still one attachment each (what keeps a segment while open)
+        assert [raw.shm_nattch(s) for s in big] == [1] * 8
         with open(data(mount.path, KEY), "rb") as f:
             assert f.read(4096)[:11] == b"root's data"
         alive(mount)
