@@ -306,49 +306,65 @@ static ssize_t seg_store(const struct shm_data *sd, const struct seg *seg,
 	return rc != 0 ? rc : (ssize_t)len;
 }
 
-/*
- * Reads len bytes at off into buf.  From the file: pread(), which reads a
- * hole as zeros without allocating.  Through the attachment (fallback):
- * page by page where populate() fails with -EFAULT, which means no page
- * exists nor can be had, i.e. a hole: zeros, again without allocating.
- */
-static int seg_load(const struct seg *seg, off_t off, void *buf, size_t len)
+/* Reads len bytes at off into buf from seg's file: pread(), which reads a
+ * hole as zeros without allocating. */
+static int file_load(const struct seg *seg, off_t off, unsigned char *buf,
+		     size_t len)
 {
-	unsigned char *out = buf;
-	size_t done = 0, page = page_size();
+	size_t done = 0;
 	ssize_t r;
-	int rc;
 
-	if (seg->fd >= 0) {
-		while (done < len) {
-			r = pread(seg->fd, out + done, len - done,
-				  off + (off_t)done);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return -errno;
-			if (r == 0) /* a hugetlbfs file ends at its size */
-				return -EIO;
-			done += (size_t)r;
-		}
+	while (done < len) {
+		r = pread(seg->fd, buf + done, len - done, off + (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) /* cannot happen: the file is as long as the seg */
+			return -EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* Reads len bytes at p of the attachment into buf after populate().  If
+ * that fails with -EFAULT (a page there neither exists nor can be had:
+ * a hole), page by page: zeros for those. */
+static int attached_load(const unsigned char *p, unsigned char *buf,
+			 size_t len)
+{
+	size_t done = 0, page = page_size();
+	int rc = populate((void *)p, len, false);
+
+	if (rc == 0) {
+		memcpy(buf, p, len);
 		return 0;
 	}
+	if (rc != -EFAULT)
+		return rc == -EHWPOISON ? -EIO : rc;
 	while (done < len) {
-		size_t at = (size_t)off + done;
-		size_t n = page - at % page;
+		size_t n = page - ((uintptr_t)p + done) % page;
 
 		if (n > len - done)
 			n = len - done;
-		rc = populate(seg->map.addr + at, n, false);
+		rc = populate((void *)(p + done), n, false);
 		if (rc == 0)
-			memcpy(out + done, seg->map.addr + at, n);
+			memcpy(buf + done, p + done, n);
 		else if (rc == -EFAULT)
-			memset(out + done, 0, n);
+			memset(buf + done, 0, n);
 		else
 			return rc == -EHWPOISON ? -EIO : rc;
 		done += n;
 	}
 	return 0;
+}
+
+/* Reads len bytes at off into buf, by whatever way seg allows. */
+static int seg_load(const struct seg *seg, off_t off, void *buf, size_t len)
+{
+	if (seg->fd >= 0)
+		return file_load(seg, off, buf, len);
+	return attached_load(seg->map.addr + off, buf, len);
 }
 
 static bool all_zero(const unsigned char *p, size_t len)
