@@ -467,3 +467,52 @@ def test_attached_bytes_per_user_are_capped(ipcfs_bin):
         daemon.close()
         raw.remove("shm", seg_a)
         raw.remove("shm", seg_b)
+
+
+# ---------------------------------------------------------------- windows
+
+# Runs the daemon with a hard file size limit it cannot raise:
+# CAP_SYS_RESOURCE dropped from the bounding set before exec (root keeps
+# every other capability, CAP_SYS_ADMIN included).  Mount runs it as
+# "limited -f IPCFS MOUNTPOINT".
+LIMITED_DAEMON = r"""#!/usr/bin/python3
+import ctypes, os, resource, sys
+PR_CAPBSET_DROP, CAP_SYS_RESOURCE = 24, 24
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0:
+    sys.exit("prctl: " + os.strerror(ctypes.get_errno()))
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+os.execv(sys.argv[2], [sys.argv[2], "-f"] + sys.argv[3:])
+"""
+
+
+def test_daemon_with_a_hard_file_size_limit_writes_through_windows(
+        ipcfs_bin, tmp_path):
+    """A daemon that may not pwrite() past 1 MiB (a hard RLIMIT_FSIZE it
+    cannot raise; pwrite past it would be EFBIG and SIGXFSZ) writes and
+    zero-fills a 4 MiB segment through mappings of its pages, and a write
+    where no page can be had is still an error, not a signal."""
+    from conftest import Mount
+    wrapper = tmp_path / "limited"
+    wrapper.write_text(LIMITED_DAEMON)
+    wrapper.chmod(0o755)
+    size = 4 << 20
+    shmid = create(KEY, size, mode=0o600)
+    mount = Mount(wrapper, [str(ipcfs_bin)])
+    try:
+        with open("/proc/%d/limits" % mount.proc.pid) as f:
+            assert any(line.startswith("Max file size") and
+                       line.split()[3] == str(1 << 20) for line in f)
+        payload = os.urandom(size)
+        path = data(mount.path, KEY)
+        with open(path, "r+b", buffering=0) as f:
+            assert f.write(payload) == size
+        with raw.Attached(shmid) as att:
+            assert att.read() == payload
+            os.truncate(path, 3 << 20)
+            assert att.read(0, 3 << 20) == payload[:3 << 20]
+            assert att.read(3 << 20) == bytes(1 << 20)
+        alive(mount)
+    finally:
+        mount.unmount()
+        raw.remove("shm", shmid)
