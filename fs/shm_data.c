@@ -53,16 +53,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_READ /* Linux 5.14; older headers */
@@ -406,35 +409,16 @@ static int attached_zero(unsigned char *p, size_t len)
 	return 0;
 }
 
-/*
- * Zero-fills [off, off + len) of the segment.  A shmem file gets a hole
- * punched (partial pages are zeroed in place): no page is needed, and the
- * memory is given back.  A hugetlbfs file must keep its pages (a hole
- * would also cancel the segment's reservation), so each step is read
- * (holes read as zeros, unallocated) and only a step that is not all zero
- * is stored to: a hole needs no page either.  The fallback zeroes through
- * its attachment (attached_zero()).
- */
-static int seg_zero(const struct shm_data *sd, const struct seg *seg,
-		    off_t off, size_t len)
+/* Zero-fills [off, off + len) of a hugetlbfs seg by reading it in steps
+ * (holes read as zeros, unallocated) and storing zeros only into steps
+ * that are not all zero.  Costs a read of the whole range. */
+static int huge_zero_by_reading(const struct shm_data *sd,
+				const struct seg *seg, off_t off, size_t len)
 {
-	unsigned char *buf = NULL;
+	unsigned char *buf = malloc(STEP);
 	size_t done = 0;
 	int rc = 0;
 
-	if (seg->read_only)
-		return -EACCES;
-	if (len == 0)
-		return 0;
-	if (seg->fd < 0)
-		return attached_zero(seg->map.addr + off, len);
-	if (!seg->huge) {
-		if (fallocate(seg->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      off, (off_t)len) == 0)
-			return 0;
-		return -errno;
-	}
-	buf = malloc(STEP);
 	if (buf == NULL)
 		return -ENOMEM;
 	while (rc == 0 && done < len) {
@@ -454,6 +438,129 @@ static int seg_zero(const struct shm_data *sd, const struct seg *seg,
 	}
 	free(buf);
 	return rc;
+}
+
+/* A userfaultfd for missing pages that answers with SIGBUS: a range
+ * registered with it faults a hole as -EFAULT (to populate()) instead of
+ * allocating a page for it.  Returns it, or -errno (no userfaultfd). */
+static int hole_detector(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_SIGBUS,
+	};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) != 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Zeroes the part of [off, off + len) in each present huge page of the
+ * window w (file offset start, wlen bytes), skipping holes.  w is
+ * registered with a hole_detector(). */
+static int window_zero_present(const struct seg *seg, unsigned char *w,
+			       size_t start, size_t wlen, off_t off,
+			       size_t len)
+{
+	size_t lo = (size_t)off, hi = (size_t)off + len, at;
+	bool all = populate(w, wlen, false) == 0; /* the common case */
+	int rc;
+
+	for (at = start; at < start + wlen; at += seg->unit) {
+		size_t a = at > lo ? at : lo;
+		size_t b = at + seg->unit < hi ? at + seg->unit : hi;
+
+		if (!all) {
+			rc = populate(w + (at - start), seg->unit, false);
+			if (rc == -EFAULT)
+				continue; /* a hole: zeros already */
+			if (rc != 0)
+				return rc == -EHWPOISON ? -EIO : rc;
+		}
+		rc = guarded_store(w + (a - start), NULL, b - a);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Maps at most this much of a hugetlbfs file at a time (or one huge page
+ * if larger). */
+#define HUGE_WINDOW ((size_t)64 << 20)
+
+/*
+ * Zero-fills [off, off + len) of a hugetlbfs seg, one system call per
+ * huge page and nothing allocated: windows registered with a
+ * hole_detector() tell holes (zeros already, left alone) from present
+ * pages (zeroed).  Without userfaultfd, huge_zero_by_reading().
+ */
+static int huge_zero(const struct shm_data *sd, const struct seg *seg,
+		     off_t off, size_t len)
+{
+	size_t unit = seg->unit, window = HUGE_WINDOW / unit * unit;
+	size_t pos = (size_t)off / unit * unit;
+	size_t end = round_up((size_t)off + len, unit);
+	int uffd = hole_detector(), rc = 0;
+
+	if (uffd < 0)
+		return huge_zero_by_reading(sd, seg, off, len);
+	if (window == 0)
+		window = unit;
+	for (; rc == 0 && pos < end; pos += window) {
+		size_t wlen = end - pos < window ? end - pos : window;
+		struct uffdio_register reg = {
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		unsigned char *w;
+
+		w = mmap(NULL, wlen, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_NORESERVE, seg->fd, (off_t)pos);
+		if (w == MAP_FAILED) {
+			rc = -errno;
+			break;
+		}
+		reg.range.start = (uintptr_t)w;
+		reg.range.len = wlen;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0)
+			rc = -errno;
+		else
+			rc = window_zero_present(seg, w, pos, wlen, off, len);
+		munmap(w, wlen);
+	}
+	close(uffd);
+	return rc;
+}
+
+/*
+ * Zero-fills [off, off + len) of the segment.  A shmem file gets a hole
+ * punched (partial pages are zeroed in place): no page is needed, and the
+ * memory is given back.  A hugetlbfs file must keep its pages (a hole
+ * would also cancel the segment's reservation): only its present pages
+ * are zeroed (huge_zero()), which needs no page for a hole either.  The
+ * fallback zeroes through its attachment (attached_zero()).
+ */
+static int seg_zero(const struct shm_data *sd, const struct seg *seg,
+		    off_t off, size_t len)
+{
+	if (seg->read_only)
+		return -EACCES;
+	if (len == 0)
+		return 0;
+	if (seg->fd < 0)
+		return attached_zero(seg->map.addr + off, len);
+	if (seg->huge)
+		return huge_zero(sd, seg, off, len);
+	if (fallocate(seg->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		      (off_t)len) != 0)
+		return -errno;
+	return 0;
 }
 
 /* ------------------------------------------------------------ segments */

@@ -242,41 +242,47 @@ def assert_hole_results(got, size):
                    "ok", "ok", "ENOSPC", size], got
 
 
+def exercise_huge_hole(mount, size, shmid):
+    """The hole, as nobody and as root; then, with a huge page to give,
+    the same file writes and zero-fills it."""
+    path = data(mount.path, KEY)
+    assert_hole_results(call(hole_ops(path, size)), size)
+    assert_hole_results(call(hole_ops(path, size), user=False), size)
+    alive(mount)
+
+    _write_int(NR_HUGEPAGES, 1)  # one page: now there is one to give
+    if _read_int(NR_HUGEPAGES) != 1:
+        pytest.skip("the kernel could not make a huge page now")
+    got = call([["open", "f", path, "O_RDWR"],
+                ["pwrite", "f", "huge", size - 4],
+                ["pread", "f", 4, size - 4],
+                ["pwrite", "f", "abc", 0],
+                ["close", "f"],
+                ["truncate", path, 1],
+                ["open", "r", path, "O_RDONLY"],
+                ["pread", "r", 4, 0],
+                ["pread", "r", 4, size - 4],
+                ["close", "r"]])
+    assert got == ["ok", 4, b"huge".hex(), 3, "ok", "ok", "ok",
+                   b"a\0\0\0".hex(), "00" * 4, "ok"], got
+    with raw.Attached(shmid) as att:  # the page exists: safe to load
+        assert att.read(0, 4) == b"a\0\0\0"
+        assert att.read(size - 4, 4) == bytes(4)
+    alive(mount)
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_huge_page_hole_cannot_kill_the_daemon(mount_ipcfs, no_huge_pages,
                                                mode):
     """One byte written by an unprivileged user killed the daemon with
-    SIGBUS; now it is ENOSPC, reads of the hole are zeros, truncation
-    works, and the daemon lives on.  Then, with a huge page to give, the
-    same file writes and zero-fills it."""
+    SIGBUS; now it is ENOSPC, reads of the hole are zeros, truncation works
+    (a hole is zero already), and the daemon lives on.  Then, with a huge
+    page to give, the same file writes and zero-fills it."""
     size = no_huge_pages
     mount = mount_ipcfs("-o", "allow_other", *MODES[mode])
     shmid = create(KEY, size, SHM_HUGETLB | SHM_NORESERVE)
     try:
-        path = data(mount.path, KEY)
-        assert_hole_results(call(hole_ops(path, size)), size)
-        assert_hole_results(call(hole_ops(path, size), user=False), size)
-        alive(mount)
-
-        _write_int(NR_HUGEPAGES, 1)  # one page: now there is one to give
-        if _read_int(NR_HUGEPAGES) != 1:
-            pytest.skip("the kernel could not make a huge page now")
-        got = call([["open", "f", path, "O_RDWR"],
-                    ["pwrite", "f", "huge", size - 4],
-                    ["pread", "f", 4, size - 4],
-                    ["pwrite", "f", "abc", 0],
-                    ["close", "f"],
-                    ["truncate", path, 1],
-                    ["open", "r", path, "O_RDONLY"],
-                    ["pread", "r", 4, 0],
-                    ["pread", "r", 4, size - 4],
-                    ["close", "r"]])
-        assert got == ["ok", 4, b"huge".hex(), 3, "ok", "ok", "ok",
-                       b"a\0\0\0".hex(), "00" * 4, "ok"], got
-        with raw.Attached(shmid) as att:  # the page exists: safe to load
-            assert att.read(0, 4) == b"a\0\0\0"
-            assert att.read(size - 4, 4) == bytes(4)
-        alive(mount)
+        exercise_huge_hole(mount, size, shmid)
     finally:
         raw.remove("shm", shmid)
 
@@ -471,19 +477,51 @@ def test_attached_bytes_per_user_are_capped(ipcfs_bin):
 
 # ---------------------------------------------------------------- windows
 
-# Runs the daemon with a hard file size limit it cannot raise:
-# CAP_SYS_RESOURCE dropped from the bounding set before exec (root keeps
-# every other capability, CAP_SYS_ADMIN included).  Mount runs it as
-# "limited -f IPCFS MOUNTPOINT".
+# Runs the daemon as root without some capabilities (dropped from the
+# bounding set before exec; CAP_SYS_ADMIN stays) and with a hard file size
+# limit it then cannot raise.  Mount runs it as "limited -f IPCFS ARGS...".
 LIMITED_DAEMON = r"""#!/usr/bin/python3
 import ctypes, os, resource, sys
-PR_CAPBSET_DROP, CAP_SYS_RESOURCE = 24, 24
+PR_CAPBSET_DROP = 24
 libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0:
-    sys.exit("prctl: " + os.strerror(ctypes.get_errno()))
-resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+for cap in %r:
+    if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+        sys.exit("prctl: " + os.strerror(ctypes.get_errno()))
+FSIZE = %r
+if FSIZE is not None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE, FSIZE))
 os.execv(sys.argv[2], [sys.argv[2], "-f"] + sys.argv[3:])
 """
+CAP_SYS_PTRACE = 19
+CAP_SYS_RESOURCE = 24
+
+
+def limited_daemon(ipcfs_bin, tmp_path, args, caps, fsize=None):
+    """A Mount of ipcfs run through LIMITED_DAEMON; unmount() it."""
+    from conftest import Mount
+    wrapper = tmp_path / "limited"
+    wrapper.write_text(LIMITED_DAEMON % (list(caps), fsize))
+    wrapper.chmod(0o755)
+    return Mount(wrapper, [str(ipcfs_bin), *args])
+
+
+def test_huge_page_zero_fill_without_userfaultfd(ipcfs_bin, tmp_path,
+                                                 no_huge_pages):
+    """A daemon that may not use userfaultfd for telling holes from pages
+    (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd 0) zero-fills a huge
+    page segment by reading it: the same results, nothing allocated."""
+    with open("/proc/sys/vm/unprivileged_userfaultfd") as f:
+        if f.read().strip() != "0":
+            pytest.skip("vm.unprivileged_userfaultfd lets anyone use it")
+    size = no_huge_pages
+    shmid = create(KEY, size, SHM_HUGETLB | SHM_NORESERVE)
+    mount = limited_daemon(ipcfs_bin, tmp_path, ["-o", "allow_other"],
+                           [CAP_SYS_PTRACE])
+    try:
+        exercise_huge_hole(mount, size, shmid)
+    finally:
+        mount.unmount()
+        raw.remove("shm", shmid)
 
 
 def test_daemon_with_a_hard_file_size_limit_writes_through_windows(
@@ -492,13 +530,10 @@ def test_daemon_with_a_hard_file_size_limit_writes_through_windows(
     cannot raise; pwrite past it would be EFBIG and SIGXFSZ) writes and
     zero-fills a 4 MiB segment through mappings of its pages, and a write
     where no page can be had is still an error, not a signal."""
-    from conftest import Mount
-    wrapper = tmp_path / "limited"
-    wrapper.write_text(LIMITED_DAEMON)
-    wrapper.chmod(0o755)
     size = 4 << 20
     shmid = create(KEY, size, mode=0o600)
-    mount = Mount(wrapper, [str(ipcfs_bin)])
+    mount = limited_daemon(ipcfs_bin, tmp_path, [], [CAP_SYS_RESOURCE],
+                           fsize=1 << 20)
     try:
         with open("/proc/%d/limits" % mount.proc.pid) as f:
             assert any(line.startswith("Max file size") and
