@@ -26,8 +26,10 @@
  *     faulted the pages in, which reports the fault as an error;
  *   - zero-fill (O_TRUNC, truncate) punches a hole into a shmem file
  *     (what reads as zeros needs no page); for hugetlbfs, where a hole
- *     would also drop the segment's reservation, it reads each chunk and
- *     zeroes only the chunks that are not zero already, through a window.
+ *     would also drop the segment's reservation, it zeroes the huge pages
+ *     that exist through windows, and leaves the holes: a userfaultfd in
+ *     SIGBUS mode makes MADV_POPULATE_READ tell a hole (-EFAULT) from a
+ *     page without allocating one (huge_zero()).
  * A daemon that may not open map_files (no CAP_SYS_ADMIN) keeps the
  * attachment instead (the fallback "attached" seg) and goes through it
  * with the same MADV_POPULATE guard.  Such attachments cost address space,
@@ -81,8 +83,9 @@
 #define SEGS_PER_USER 1024u /* segments with open data files (descriptors) */
 #define ATTACHED_BYTES_PER_USER ((uint64_t)1 << 40) /* fallback: 1 TiB */
 
-/* Zero-fill and window stores work in steps of this much (or of one huge
- * page if larger): a bounded buffer and a bounded mapping per step. */
+/* Zero-fill by reading works in steps of this much: a bounded buffer, and
+ * (as it divides every huge page size) steps that never cross a huge
+ * page. */
 #define STEP ((size_t)1 << 20)
 
 /* Which callers hold a seg open, and how many files each.  Also the
