@@ -110,6 +110,19 @@ def call(ops, user=True):
     return json.loads(done.stdout)
 
 
+def finish(holder):
+    """Ends a process that holds files until its stdin closes; kills it
+    if it does not end."""
+    holder.stdin.close()
+    try:
+        holder.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        holder.kill()
+        holder.wait()
+    holder.stdout.close()
+    holder.stderr.close()
+
+
 def data(mount_path, key):
     return str(mount_path / "shm" / str(key) / "data")
 
@@ -383,10 +396,7 @@ def test_open_files_take_one_page_of_address_space(mount_ipcfs):
         alive(mount)
     finally:
         if holder is not None:
-            holder.stdin.close()
-            holder.wait(timeout=30)
-            holder.stdout.close()
-            holder.stderr.close()
+            finish(holder)
         for shmid in big + [small]:
             raw.remove("shm", shmid)
 
@@ -437,10 +447,7 @@ def test_segments_per_user_are_capped(mount_ipcfs):
                          ["open", "y", data(mount.path, KEY), "O_RDONLY"]],
                         user=False) == ["ok", "ok"]
         finally:
-            holder.stdin.close()
-            holder.wait(timeout=30)
-            holder.stdout.close()
-            holder.stderr.close()
+            finish(holder)
         alive(mount)
     finally:
         for shmid in ids:
