@@ -102,8 +102,9 @@ static void usage(const char *prog)
 	       "    -o shm_size=N[K|M|G]   size of a segment made by mkdir shm/<key>\n"
 	       "                           (default: the page size); mkdir\n"
 	       "                           shm/<key>:<size> chooses it per segment\n"
-	       "    -o max_waiters_per_user=N  calls of one user that may wait at\n"
-	       "                           once (default %u; then EAGAIN)\n"
+	       "    -o max_waiters_per_user=N\n"
+	       "                           calls of one user that may wait at once\n"
+	       "                           (default %u; then EAGAIN)\n"
 	       "    -o max_waiters=N       waiting calls of all users (default %u),\n"
 	       "                           plus %u more for each user waiting\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
