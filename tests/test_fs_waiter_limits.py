@@ -313,3 +313,34 @@ def test_bad_limits_are_refused(ipcfs_bin, opt):
         if _is_mounted(where):
             subprocess.run(["fusermount3", "-u", "-z", where])
         os.rmdir(where)
+
+
+@pytest.mark.skipif("IPCFS_DAEMON_ASAN_OPTIONS" in os.environ,
+                    reason="ASan aborts when its own mmap fails")
+def test_no_thread_for_a_wait_is_eagain_and_gives_the_slot_back(
+        mount_ipcfs, procs):
+    """When the daemon cannot start a thread (here: its address space is
+    capped at what it uses, so no stack can be mapped), the waiting call
+    fails at once with EAGAIN, never hangs, and the daemon says why once;
+    the slot goes back, so the user, allowed one wait, can wait again."""
+    import resource
+    m = mount_ipcfs("-o", "max_waiters_per_user=1",
+                    expect_output=r"cannot start a thread")
+    mq = raw.create("mq", ROOT_MQ, 0o600)
+    pid = m.proc.pid
+    with open("/proc/%d/status" % pid) as f:
+        vsz = [int(line.split()[1]) * 1024 for line in f
+               if line.startswith("VmSize:")][0]
+    old = resource.prlimit(pid, resource.RLIMIT_AS)
+    resource.prlimit(pid, resource.RLIMIT_AS, (vsz, old[1]))
+    try:
+        for _ in range(3):
+            reader = procs.python(READER, receive(m, ROOT_MQ), 4096)
+            assert outcome(reader) == ["ERR", "EAGAIN"]
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_AS, old)
+    reader = procs.python(READER, receive(m, ROOT_MQ), 4096)
+    wait_receivers(m, 1)
+    raw.msg_send(mq, b"after")
+    assert outcome(reader) == ["DATA", b"after".hex()]
+    assert drain(mq) == []
