@@ -17,7 +17,7 @@
  * kernel hands it.
  *
  * LIMITS.  A waiter costs the daemon one thread (a 64 KiB stack mapping,
- * ~11 KiB of RSS measured) and a message buffer of at most MSGMAX bytes
+ * ~13 KiB of RSS measured) and a message buffer of at most MSGMAX bytes
  * (a receive's buffer is cut to MSGMAX, and grown only if MSGMAX is raised
  * while it waits).  Waiters are counted per user (the caller's uid as
  * fuse_req_ctx() gives it when the request arrives), so that no user can
@@ -73,7 +73,11 @@
  *
  * Measured (2 cores): 2000 blocked callers cost ~11 KiB of daemon RSS each;
  * stat/readdir/read meanwhile answer in 0.6 ms (median); 2000 killed
- * callers are reaped in 0.3 s.
+ * callers are reaped in 0.3 s.  With the limits (3 users x 1100 blocked
+ * `dd bs=1M` reads, on a loaded machine): 3 x 1024 wait, 3 x 76 get
+ * EAGAIN; 12.6 KiB of RSS and 118 KiB of address space per waiter (1141
+ * KiB before receive buffers were cut to MSGMAX); 3072 killed callers
+ * reaped in 0.9 s.
  *
  * A completed send stays completed: its write succeeds even if its caller
  * was interrupted at that instant.  A completed Z (wait for zero) of an
@@ -122,7 +126,7 @@ struct blocking;
 /* The shared pool of waiters (see LIMITS above). */
 #define BLOCKING_MAX_WAITERS 8192
 
-/* Default per-user limit: 1/8 of the pool, ~11 MiB of RSS and 1024
+/* Default per-user limit: 1/8 of the pool, ~13 MiB of RSS and 1024
  * threads; eight users at their limit fill the pool. */
 #define BLOCKING_MAX_WAITERS_PER_USER 1024
 
