@@ -28,6 +28,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,9 @@ enum blk_job {
 struct blocking;
 
 struct blk_waiter {
+	/* First, and never changed once set: a late interrupt callback of a
+	 * former request reads it without the lock while the slot is reused
+	 * (blk_waiter_get() clears only what follows). */
 	struct blocking *b;
 	struct blk_waiter *prev, *next; /* b->active, or next in free/zombies */
 	unsigned long gen;              /* bumped on every reuse of the slot */
@@ -87,14 +92,20 @@ struct blk_waiter {
 	/* The job: fixed before the thread starts. */
 	enum blk_job job;
 	pid_t caller;      /* thread id of the caller */
+	uid_t uid;         /* the user it is counted for (see LIMITS) */
 	int id;
 	unsigned short num;
 	short delta;
 	long type;
 	size_t size;       /* ack (sem), length (send), capacity (receive) */
+	size_t cap;        /* receive: buf's capacity (<= size, see
+			    * blk_receive_cap()) */
 	bool *delivered;
-	struct ipcore_msgbuf *buf;
+	struct ipcore_msgbuf *buf; /* the waiter's own, freed when it ends */
 };
+
+_Static_assert(offsetof(struct blk_waiter, b) == 0,
+	       "blk_waiter_get() clears what follows b");
 
 struct blk_seen {
 	unsigned long qnum, cbytes;
@@ -105,6 +116,7 @@ struct blk_seen {
 struct blk_poll {
 	struct blk_poll *next;
 	struct fuse_pollhandle *ph;
+	uid_t uid;          /* the poller's user (see blocking_mq_poll) */
 	int id;
 	long type;
 	int64_t since;      /* when the handle came */
@@ -113,8 +125,22 @@ struct blk_poll {
 	struct blk_seen seen;
 };
 
+/* What one user holds (see LIMITS in blocking.h).  An entry exists while
+ * the user holds something, so there are never more entries than users
+ * with a wait or a poll. */
+struct blk_user {
+	struct blk_user *next;
+	uid_t uid;
+	unsigned int waiters;
+	unsigned int polls;
+};
+
+#define BLK_USER_BUCKETS 64
+
 struct blocking {
 	struct fuse_session *se;
+	unsigned int max_waiters;  /* the shared pool */
+	unsigned int max_per_user;
 	pthread_mutex_t lock;
 	pthread_cond_t left_cv;  /* a waiter left its call or finished */
 	pthread_cond_t watch_cv; /* work for the watcher */
@@ -130,6 +156,7 @@ struct blocking {
 	unsigned long gen;
 	struct blk_poll *polls;
 	unsigned int npolls;
+	struct blk_user *users[BLK_USER_BUCKETS];
 
 	pthread_t watcher;
 };
@@ -237,19 +264,6 @@ static struct ipcore_msgbuf *blk_tls_buf(size_t cap, size_t *got)
 	return t->buf;
 }
 
-/* Hands the calling thread's buffer over to the caller (a waiter). */
-static struct ipcore_msgbuf *blk_tls_take(void)
-{
-	struct blk_tls *t = pthread_getspecific(blk_tls_key);
-	struct ipcore_msgbuf *buf = t ? t->buf : NULL;
-
-	if (t) {
-		t->buf = NULL;
-		t->cap = 0;
-	}
-	return buf;
-}
-
 /* ------------------------------------------------------------------ */
 /* Is the caller being killed?                                        */
 /* ------------------------------------------------------------------ */
@@ -299,6 +313,60 @@ static bool blk_caller_gone(const struct blocking *b, pid_t tid)
 }
 
 /* ------------------------------------------------------------------ */
+/* Per-user accounting (LIMITS in blocking.h)                         */
+/* ------------------------------------------------------------------ */
+
+static struct blk_user **blk_user_slot(struct blocking *b, uid_t uid)
+{
+	struct blk_user **pp = &b->users[uid % BLK_USER_BUCKETS];
+
+	while (*pp && (*pp)->uid != uid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The user's entry, made if need be; NULL when out of memory.  Under
+ * b->lock. */
+static struct blk_user *blk_user_get_locked(struct blocking *b, uid_t uid)
+{
+	struct blk_user **pp = blk_user_slot(b, uid);
+
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp));
+		if (*pp)
+			(*pp)->uid = uid;
+	}
+	return *pp;
+}
+
+/* Drops the entry of a user who holds nothing any more.  Under b->lock. */
+static void blk_user_put_locked(struct blocking *b, uid_t uid)
+{
+	struct blk_user **pp = blk_user_slot(b, uid);
+	struct blk_user *u = *pp;
+
+	if (u && u->waiters == 0 && u->polls == 0) {
+		*pp = u->next;
+		free(u);
+	}
+}
+
+/*
+ * May a user who holds mine of something have one more, when all users
+ * hold total of it?  Never past the user's own limit; below it, while the
+ * shared pool has room, or, with the pool full, while the user holds less
+ * than the reserve.  So the total stays under pool + reserve x users.
+ */
+static bool blk_admit(unsigned int mine, unsigned int total,
+		      unsigned int per_user, unsigned int pool,
+		      unsigned int reserve)
+{
+	if (mine >= per_user)
+		return false;
+	return total < pool || mine < reserve;
+}
+
+/* ------------------------------------------------------------------ */
 /* Waiter slots                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -318,41 +386,55 @@ static void blk_reap_locked(struct blocking *b)
 	}
 }
 
-/* A slot for req's wait, in the active list, or NULL with *err set. */
+/*
+ * A slot for req's wait (or, req NULL, a give-back), counted for user uid,
+ * in the active list; or NULL with *err set: EAGAIN when the user may not
+ * have one more (LIMITS in blocking.h), ENOMEM, or EINTR when stopping.
+ */
 static struct blk_waiter *blk_waiter_get(struct blocking *b, fuse_req_t req,
-					 int *err)
+					 uid_t uid, int *err)
 {
 	struct blk_waiter *w;
+	struct blk_user *u;
 
 	pthread_mutex_lock(&b->lock);
-	if (b->stopping) {
-		pthread_mutex_unlock(&b->lock);
-		*err = EINTR;
-		return NULL;
-	}
-	if (b->nactive >= BLOCKING_MAX_WAITERS) {
-		pthread_mutex_unlock(&b->lock);
-		*err = EAGAIN;
-		return NULL;
-	}
+	/* First, as it drops the lock: what follows is decided and counted
+	 * in one hold of it, so no limit is ever overshot. */
 	if (!b->free && b->zombies)
 		blk_reap_locked(b);
-	w = b->free;
-	if (w) {
-		b->free = w->next;
-	} else {
-		w = calloc(1, sizeof(*w));
-		if (!w) {
-			pthread_mutex_unlock(&b->lock);
+	*err = 0;
+	u = NULL;
+	if (b->stopping)
+		*err = EINTR;
+	else if (!(u = blk_user_get_locked(b, uid)))
+		*err = ENOMEM;
+	else if (!blk_admit(u->waiters, b->nactive, b->max_per_user,
+			    b->max_waiters, BLOCKING_RESERVED_WAITERS))
+		*err = EAGAIN;
+	w = NULL;
+	if (!*err) {
+		w = b->free;
+		if (w) {
+			b->free = w->next;
+		} else if ((w = calloc(1, sizeof(*w)))) {
+			w->b = b;
+		} else {
 			*err = ENOMEM;
-			return NULL;
 		}
 	}
-	memset(w, 0, sizeof(*w));
-	w->b = b;
+	if (*err) {
+		if (u)
+			blk_user_put_locked(b, uid);
+		pthread_mutex_unlock(&b->lock);
+		return NULL;
+	}
+	/* Everything but b (see struct blk_waiter). */
+	memset((char *)w + sizeof(w->b), 0, sizeof(*w) - sizeof(w->b));
 	w->gen = ++b->gen;
 	w->req = req;
 	w->caller = req ? fuse_req_ctx(req)->pid : 0;
+	w->uid = uid;
+	u->waiters++;
 	w->next = b->active;
 	if (b->active)
 		b->active->prev = w;
@@ -364,6 +446,8 @@ static struct blk_waiter *blk_waiter_get(struct blocking *b, fuse_req_t req,
 
 static void blk_unlink_locked(struct blocking *b, struct blk_waiter *w)
 {
+	struct blk_user *u;
+
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -372,6 +456,31 @@ static void blk_unlink_locked(struct blocking *b, struct blk_waiter *w)
 		w->next->prev = w->prev;
 	w->prev = w->next = NULL;
 	b->nactive--;
+	u = *blk_user_slot(b, w->uid);
+	if (u) {
+		u->waiters--;
+		blk_user_put_locked(b, w->uid);
+	}
+}
+
+/* Gives back slot w, whose thread never started: returns its request
+ * (NULL for a give-back) for the caller to answer; an interrupt callback
+ * finds nothing to do from now on. */
+static fuse_req_t blk_waiter_cancel(struct blocking *b, struct blk_waiter *w)
+{
+	fuse_req_t req;
+
+	pthread_mutex_lock(&b->lock);
+	req = w->req;
+	w->req = NULL;
+	blk_unlink_locked(b, w);
+	free(w->buf);
+	w->buf = NULL;
+	w->next = b->free;
+	b->free = w;
+	pthread_cond_broadcast(&b->left_cv);
+	pthread_mutex_unlock(&b->lock);
+	return req;
 }
 
 /* The end of a waiter thread: its slot waits to be joined. */
@@ -467,6 +576,35 @@ static fuse_req_t blk_take_req(struct blk_waiter *w, bool *stop)
 /* Giving back                                                        */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The buffer a waiting receive of size bytes needs: size, cut to MSGMAX
+ * as it is now (no longer message can be sent), so that a wait for a read
+ * of 1 MiB holds 8 KiB, not 1 MiB (LIMITS in blocking.h).  A message
+ * longer than that makes blk_receive_wait() grow it.
+ */
+static size_t blk_receive_cap(size_t size)
+{
+	char text[32];
+	unsigned long long max;
+	ssize_t n;
+	char *end;
+	int fd;
+
+	fd = open("/proc/sys/kernel/msgmax", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return size;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return size;
+	text[n] = '\0';
+	errno = 0;
+	max = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return size;
+	return max < size ? (size_t)max : size;
+}
+
 /* The inverse semop of a P: one try.  True when done, or when there is
  * nothing to give back to (the set is gone); false when only a later try can
  * do it: ERANGE (others raised the value near SEMVMX meanwhile). */
@@ -498,17 +636,38 @@ static void blk_sem_give_back(struct blocking *b, int id, unsigned short num,
 		pthread_mutex_unlock(&b->lock);
 	}
 	if (!done)
-		fprintf(stderr, "ipcfs: semaphore %d.%u: %d unit(s) taken for "
-			"an interrupted caller could not be given back\n",
-			id, num, -delta);
+		fuse_log(FUSE_LOG_ERR, "ipcfs: semaphore %d.%u: %d unit(s) "
+			 "taken for an interrupted caller could not be given "
+			 "back\n", id, num, -delta);
 }
 
 static void blk_report_lost(int id, const struct ipcore_msgbuf *buf,
 			    size_t len, int rc)
 {
-	fprintf(stderr, "ipcfs: queue %d: a message of type %ld (%zu bytes) "
-		"taken for an interrupted reader could not be given back: "
-		"%s\n", id, buf->type, len, strerror(-rc));
+	char text[128];
+
+	/* strerror() is not thread-safe; the GNU strerror_r() returns the
+	 * text (maybe not in text). */
+	fuse_log(FUSE_LOG_ERR, "ipcfs: queue %d: a message of type %ld "
+		 "(%zu bytes) taken for an interrupted reader could not be "
+		 "given back: %s\n", id, buf->type, len,
+		 strerror_r(-rc, text, sizeof(text)));
+}
+
+/* A buffer of the waiter's own with room for cap bytes, holding the first
+ * len bytes of from (if not NULL); NULL when out of memory.  Waiters do
+ * not take the worker's buffer, which may be far larger than needed (it
+ * keeps the size of the largest call the worker served). */
+static struct ipcore_msgbuf *blk_buf_dup(const struct ipcore_msgbuf *from,
+					 size_t len, size_t cap)
+{
+	struct ipcore_msgbuf *buf = malloc(ipcore_msgbuf_size(cap));
+
+	if (buf && from) {
+		buf->type = from->type;
+		memcpy(buf->text, from->text, len);
+	}
+	return buf;
 }
 
 /*
@@ -542,8 +701,9 @@ static int blk_mq_try_give_back(int id, const struct ipcore_msgbuf *buf,
 static void blk_launch(struct blocking *b, struct blk_waiter *w);
 
 /* The same from a libfuse worker: tries once, and leaves the waiting for
- * room to a waiter of its own.  buf is the thread's buffer. */
-static void blk_mq_give_back_later(struct blocking *b, int id,
+ * room to a waiter of its own, counted for uid, the user whose call took
+ * the message (LIMITS in blocking.h).  buf is the thread's buffer. */
+static void blk_mq_give_back_later(struct blocking *b, uid_t uid, int id,
 				   struct ipcore_msgbuf *buf, size_t len)
 {
 	struct blk_waiter *w;
@@ -556,7 +716,15 @@ static void blk_mq_give_back_later(struct blocking *b, int id,
 			blk_report_lost(id, buf, len, rc);
 		return;
 	}
-	w = blk_waiter_get(b, NULL, &err);
+	w = blk_waiter_get(b, NULL, uid, &err);
+	if (w) {
+		w->buf = blk_buf_dup(buf, len, len);
+		if (!w->buf) {
+			blk_waiter_cancel(b, w);
+			err = ENOMEM;
+			w = NULL;
+		}
+	}
 	if (!w) {
 		blk_report_lost(id, buf, len, -err);
 		return;
@@ -564,7 +732,6 @@ static void blk_mq_give_back_later(struct blocking *b, int id,
 	w->job = BLK_GIVE_BACK;
 	w->id = id;
 	w->size = len;
-	w->buf = blk_tls_take();
 	blk_launch(b, w);
 }
 
@@ -603,8 +770,7 @@ static void blk_sem_wait(struct blk_waiter *w)
 		return;
 	}
 	if (rc != 0) {
-		fuse_reply_err(req, rc == -EINTR ? EINTR
-				    : ipcfs_errno(rc, IPCORE_OP_SEMOP));
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
 	/* Given back before the caller's call ends, so that it finds the
@@ -615,12 +781,15 @@ static void blk_sem_wait(struct blk_waiter *w)
 		blk_sem_give_back(b, w->id, w->num, w->delta);
 }
 
-/* EINVAL from msgsnd: the queue is gone, or the message is too long. */
+/* EINVAL from msgsnd: the queue is gone (the table's reading of it), or
+ * the message is too long, which only a look at the queue tells; too long
+ * is EINVAL by blocking.h's contract (never truncated). */
 static int blk_send_einval(int id)
 {
 	struct ipcore_mq_info info;
+	int rc = ipcore_mq_stat(id, &info);
 
-	return ipcore_mq_stat(id, &info) < 0 ? ENOENT : EINVAL;
+	return rc < 0 ? ipcfs_errno(rc, IPCORE_OP_STAT) : EINVAL;
 }
 
 static void blk_send_wait(struct blk_waiter *w)
@@ -648,8 +817,7 @@ static void blk_send_wait(struct blk_waiter *w)
 	else if (rc == -EINVAL)
 		fuse_reply_err(req, blk_send_einval(w->id));
 	else
-		fuse_reply_err(req, rc == -EINTR ? EINTR
-				    : ipcfs_errno(rc, IPCORE_OP_SEND));
+		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEND));
 }
 
 static void blk_receive_wait(struct blk_waiter *w)
@@ -664,8 +832,23 @@ static void blk_receive_wait(struct blk_waiter *w)
 			n = -EINTR;
 			break;
 		}
-		n = ipcore_mq_receive(w->id, w->buf, w->size, w->type, 0);
+		n = ipcore_mq_receive(w->id, w->buf, w->cap, w->type, 0);
 		blk_leave(w);
+		if (n == -E2BIG && w->cap < w->size) {
+			/* Longer than MSGMAX was when the wait began (it was
+			 * raised, or lowered after the send): room for all
+			 * the caller asked for, and again. */
+			struct ipcore_msgbuf *nb =
+				realloc(w->buf, ipcore_msgbuf_size(w->size));
+
+			if (!nb) {
+				n = -ENOMEM;
+				break;
+			}
+			w->buf = nb;
+			w->cap = w->size;
+			continue;
+		}
 		if (n != -EINTR)
 			break;
 	}
@@ -688,8 +871,7 @@ static void blk_receive_wait(struct blk_waiter *w)
 	pthread_mutex_unlock(&b->lock);
 
 	if (n < 0) {
-		fuse_reply_err(req, n == -EINTR ? EINTR
-				    : ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
+		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
 	if (stop || eof) {
@@ -743,6 +925,8 @@ static void *blk_waiter_main(void *arg)
  * registers the interrupt callback first: a request already interrupted
  * calls back at once and the thread then answers EINTR without waiting.
  */
+static atomic_bool blk_thread_failure_logged;
+
 static void blk_launch(struct blocking *b, struct blk_waiter *w)
 {
 	sigset_t all, old;
@@ -761,22 +945,18 @@ static void blk_launch(struct blocking *b, struct blk_waiter *w)
 	if (rc == 0)
 		return;
 
-	pthread_mutex_lock(&b->lock);
-	req = w->req;
-	w->req = NULL;
-	blk_unlink_locked(b, w);
-	pthread_mutex_unlock(&b->lock);
+	/* No thread (threads-max, RLIMIT_NPROC, no memory for its stack):
+	 * the call fails at once, having done nothing.  Not an errno of the
+	 * core, so not ipcfs_errno(): EAGAIN, what pthread_create() says for
+	 * a lack of resources, as for a user at its limit (blocking.h). */
+	if (!atomic_exchange(&blk_thread_failure_logged, true))
+		fuse_log(FUSE_LOG_ERR, "ipcfs: cannot start a thread for a "
+			 "waiting call (rc %d); such calls get EAGAIN\n", rc);
 	if (w->job == BLK_GIVE_BACK)
 		blk_report_lost(w->id, w->buf, w->size, -rc);
-	free(w->buf);
-	w->buf = NULL;
-	pthread_mutex_lock(&b->lock);
-	w->next = b->free;
-	b->free = w;
-	pthread_cond_broadcast(&b->left_cv);
-	pthread_mutex_unlock(&b->lock);
+	req = blk_waiter_cancel(b, w);
 	if (req)
-		fuse_reply_err(req, rc == EAGAIN ? EAGAIN : ENOMEM);
+		fuse_reply_err(req, EAGAIN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -806,16 +986,16 @@ void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 	if (rc == 0) {
 		if (fuse_reply_write(req, ack_size) != 0 &&
 		    !blk_sem_try_give_back(semid, num, delta))
-			fprintf(stderr, "ipcfs: semaphore %d.%u: %d unit(s) "
-				"taken for a caller who is gone could not be "
-				"given back\n", semid, num, -delta);
+			fuse_log(FUSE_LOG_ERR, "ipcfs: semaphore %d.%u: %d "
+				 "unit(s) taken for a caller who is gone could "
+				 "not be given back\n", semid, num, -delta);
 		return;
 	}
 	if (rc != -EAGAIN || nonblock) {
 		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
-	w = blk_waiter_get(b, req, &err);
+	w = blk_waiter_get(b, req, fuse_req_ctx(req)->uid, &err);
 	if (!w) {
 		fuse_reply_err(req, err);
 		return;
@@ -878,16 +1058,20 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
-	w = blk_waiter_get(b, req, &err);
+	w = blk_waiter_get(b, req, fuse_req_ctx(req)->uid, &err);
 	if (!w) {
 		fuse_reply_err(req, err);
+		return;
+	}
+	w->buf = blk_buf_dup(buf, len, len);
+	if (!w->buf) {
+		fuse_reply_err(blk_waiter_cancel(b, w), ENOMEM);
 		return;
 	}
 	w->job = BLK_SEND;
 	w->id = msqid;
 	w->type = type;
 	w->size = len;
-	w->buf = blk_tls_take();
 	blk_launch(b, w);
 }
 
@@ -895,6 +1079,7 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 			 long type, size_t size, bool nonblock,
 			 bool *delivered)
 {
+	uid_t uid = fuse_req_ctx(req)->uid; /* req may be answered below */
 	struct ipcore_msgbuf *buf;
 	struct blk_waiter *w;
 	bool done;
@@ -922,10 +1107,10 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 		*delivered = true;
 		pthread_mutex_unlock(&b->lock);
 		if (done) { /* another read of this open was first */
-			blk_mq_give_back_later(b, msqid, buf, (size_t)n);
+			blk_mq_give_back_later(b, uid, msqid, buf, (size_t)n);
 			fuse_reply_buf(req, NULL, 0);
 		} else if (fuse_reply_buf(req, buf->text, (size_t)n) != 0) {
-			blk_mq_give_back_later(b, msqid, buf, (size_t)n);
+			blk_mq_give_back_later(b, uid, msqid, buf, (size_t)n);
 		}
 		return;
 	}
@@ -933,9 +1118,15 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
-	w = blk_waiter_get(b, req, &err);
+	w = blk_waiter_get(b, req, uid, &err);
 	if (!w) {
 		fuse_reply_err(req, err);
+		return;
+	}
+	w->cap = blk_receive_cap(size);
+	w->buf = blk_buf_dup(NULL, 0, w->cap);
+	if (!w->buf) {
+		fuse_reply_err(blk_waiter_cancel(b, w), ENOMEM);
 		return;
 	}
 	w->job = BLK_RECEIVE;
@@ -943,7 +1134,6 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 	w->type = type;
 	w->size = size;
 	w->delivered = delivered;
-	w->buf = blk_tls_take();
 	blk_launch(b, w);
 }
 
@@ -1020,55 +1210,92 @@ static unsigned blk_revents(int ready)
 	return 0;
 }
 
+/*
+ * Takes out the oldest handle of user u (the list is newest first) to make
+ * room for a new one of the same user: the user is at its limit.  Under
+ * b->lock; returns the handle, to be notified and destroyed.
+ */
+static struct fuse_pollhandle *blk_poll_evict_locked(struct blocking *b,
+						     struct blk_user *u)
+{
+	struct blk_poll **pp, **oldest = NULL;
+	struct fuse_pollhandle *ph;
+	struct blk_poll *p;
+
+	for (pp = &b->polls; *pp; pp = &(*pp)->next)
+		if ((*pp)->uid == u->uid)
+			oldest = pp;
+	if (!oldest)
+		return NULL; /* the watcher holds them all just now */
+	p = *oldest;
+	*oldest = p->next;
+	ph = p->ph;
+	free(p);
+	b->npolls--;
+	u->polls--;
+	return ph;
+}
+
 void blocking_mq_poll(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, struct fuse_pollhandle *ph)
 {
 	int ready = blk_mq_ready(msqid, type);
-	struct fuse_pollhandle *evict = NULL;
+	struct fuse_pollhandle *evict[2] = { NULL, NULL };
+	size_t i;
 
 	if (ready == 0 && ph) {
 		struct blk_poll *p = calloc(1, sizeof(*p));
+		struct blk_user *u = NULL;
 
-		if (!p) {
-			ready = 1; /* a spurious wake-up, not a lost one */
-		} else {
+		if (p) {
 			p->ph = ph;
+			p->uid = fuse_req_ctx(req)->uid;
 			p->id = msqid;
 			p->type = type;
 			p->since = blk_now();
-			ph = NULL;
 			pthread_mutex_lock(&b->lock);
-			if (b->stopping) {
-				ph = p->ph;
-				free(p);
-			} else {
+			if (!b->stopping)
+				u = blk_user_get_locked(b, p->uid);
+			if (u) {
+				/* At its limit, the user's own oldest handle
+				 * goes (notified: its poller, if still
+				 * there, polls again), never another's.
+				 * Two at most: one more than this handle,
+				 * to come back under the limit after the
+				 * watcher held the list (nothing to evict
+				 * then). */
+				for (i = 0; i < 2; i++)
+					if (blk_admit(u->polls, b->npolls,
+						BLOCKING_MAX_POLLS_PER_USER,
+						BLOCKING_MAX_POLLS,
+						BLOCKING_RESERVED_POLLS) ||
+					    !(evict[i] =
+					      blk_poll_evict_locked(b, u)))
+						break;
 				p->next = b->polls;
 				b->polls = p;
-				if (++b->npolls > BLOCKING_MAX_POLLS &&
-				    p->next) {
-					/* The oldest goes: notified, its
-					 * poller (if still there) polls
-					 * again. */
-					struct blk_poll **pp = &b->polls;
-
-					while ((*pp)->next)
-						pp = &(*pp)->next;
-					evict = (*pp)->ph;
-					free(*pp);
-					*pp = NULL;
-					b->npolls--;
-				}
+				b->npolls++;
+				u->polls++;
+				ph = NULL;
 				pthread_cond_signal(&b->watch_cv);
 			}
 			pthread_mutex_unlock(&b->lock);
+			if (!u)
+				free(p);
 		}
+		/* Not kept (no memory, or stopping): a spurious wake-up
+		 * rather than a lost one. */
+		if (ph)
+			ready = 1;
 	}
 	if (ph)
 		fuse_pollhandle_destroy(ph);
 	fuse_reply_poll(req, blk_revents(ready));
-	if (evict) {
-		fuse_lowlevel_notify_poll(evict);
-		fuse_pollhandle_destroy(evict);
+	for (i = 0; i < 2; i++) {
+		if (evict[i]) {
+			fuse_lowlevel_notify_poll(evict[i]);
+			fuse_pollhandle_destroy(evict[i]);
+		}
 	}
 }
 
@@ -1128,17 +1355,18 @@ static bool blk_poll_ready(struct blk_poll *p, struct blk_qcache *cache,
 	return blk_mq_match(p->id, p->type, &q->info) != 0;
 }
 
-/* Checks every handle of list; notifies and frees the ready ones, returns
- * the others (in order) and their number removed in *gone. */
+/* Checks every handle of list; notifies the ready ones and destroys their
+ * handles, returns the others (in order), and the ready ones in *gone (to
+ * be uncounted and freed under the lock). */
 static struct blk_poll *blk_poll_check(struct blk_poll *list,
-				       unsigned int *gone)
+				       struct blk_poll **gone)
 {
 	struct blk_qcache cache[BLK_QCACHE];
 	struct blk_poll *keep = NULL, **tail = &keep;
 	size_t ncache = 0;
 	int64_t now = blk_now();
 
-	*gone = 0;
+	*gone = NULL;
 	while (list) {
 		struct blk_poll *p = list;
 
@@ -1147,14 +1375,27 @@ static struct blk_poll *blk_poll_check(struct blk_poll *list,
 		if (blk_poll_ready(p, cache, &ncache, now)) {
 			fuse_lowlevel_notify_poll(p->ph);
 			fuse_pollhandle_destroy(p->ph);
-			free(p);
-			(*gone)++;
+			p->ph = NULL;
+			p->next = *gone;
+			*gone = p;
 		} else {
 			*tail = p;
 			tail = &p->next;
 		}
 	}
 	return keep;
+}
+
+/* A handle of user uid is gone.  Under b->lock. */
+static void blk_poll_uncount_locked(struct blocking *b, uid_t uid)
+{
+	struct blk_user *u = *blk_user_slot(b, uid);
+
+	b->npolls--;
+	if (u) {
+		u->polls--;
+		blk_user_put_locked(b, uid);
+	}
 }
 
 static void *blk_watcher_main(void *arg)
@@ -1164,8 +1405,7 @@ static void *blk_watcher_main(void *arg)
 
 	pthread_mutex_lock(&b->lock);
 	while (!b->stopping) {
-		struct blk_poll *list, *keep, **tail;
-		unsigned int gone;
+		struct blk_poll *list, *keep, **tail, *gone;
 
 		blk_reap_locked(b);
 		if (b->stopping)
@@ -1190,7 +1430,13 @@ static void *blk_watcher_main(void *arg)
 		while (*tail)
 			tail = &(*tail)->next;
 		*tail = keep;
-		b->npolls -= gone;
+		while (gone) {
+			struct blk_poll *p = gone;
+
+			gone = p->next;
+			blk_poll_uncount_locked(b, p->uid);
+			free(p);
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	return NULL;
@@ -1200,7 +1446,8 @@ static void *blk_watcher_main(void *arg)
 /* Start and stop                                                     */
 /* ------------------------------------------------------------------ */
 
-int blocking_start(struct blocking **out, struct fuse_session *se)
+int blocking_start(struct blocking **out, struct fuse_session *se,
+		   const struct blocking_limits *limits)
 {
 	struct sigaction sa;
 	pthread_condattr_t ca;
@@ -1227,6 +1474,11 @@ int blocking_start(struct blocking **out, struct fuse_session *se)
 		return -ENOMEM;
 	b->se = se;
 	b->proc_ok = access("/proc/self/status", R_OK) == 0;
+	b->max_waiters = limits && limits->max_waiters ? limits->max_waiters
+						      : BLOCKING_MAX_WAITERS;
+	b->max_per_user = limits && limits->max_per_user
+				  ? limits->max_per_user
+				  : BLOCKING_MAX_WAITERS_PER_USER;
 
 	rc = pthread_mutex_init(&b->lock, NULL);
 	if (rc)
@@ -1281,6 +1533,7 @@ void blocking_stop(struct blocking *b)
 	struct blk_waiter *w;
 	struct blk_poll *p;
 	struct blk_tls *t;
+	size_t i;
 
 	if (!b)
 		return;
@@ -1307,11 +1560,20 @@ void blocking_stop(struct blocking *b)
 	while ((p = b->polls)) {
 		b->polls = p->next;
 		fuse_pollhandle_destroy(p->ph);
+		blk_poll_uncount_locked(b, p->uid);
 		free(p);
 	}
 	while ((w = b->free)) {
 		b->free = w->next;
 		free(w);
+	}
+	for (i = 0; i < BLK_USER_BUCKETS; i++) {
+		struct blk_user *u;
+
+		while ((u = b->users[i])) { /* none: all uncounted above */
+			b->users[i] = u->next;
+			free(u);
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 

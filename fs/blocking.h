@@ -14,8 +14,33 @@
  * system call and answers.  A thread per blocked caller is the honest way
  * for semaphores (System V gives nothing to poll), and is used for queues
  * too so that a message goes straight to the first waiting reader, as the
- * kernel hands it.  At most BLOCKING_MAX_WAITERS calls wait at once; the
- * one after is answered EAGAIN.
+ * kernel hands it.
+ *
+ * LIMITS.  A waiter costs the daemon one thread (a 64 KiB stack mapping,
+ * ~13 KiB of RSS measured) and a message buffer of at most MSGMAX bytes
+ * (a receive's buffer is cut to MSGMAX, and grown only if MSGMAX is raised
+ * while it waits).  Waiters are counted per user (the caller's uid as
+ * fuse_req_ctx() gives it when the request arrives), so that no user can
+ * use them all up and make another user's call fail:
+ *
+ *  - a user has at most max_per_user (blocking_start(); default
+ *    BLOCKING_MAX_WAITERS_PER_USER) calls waiting at once;
+ *  - the shared pool holds max_waiters (default BLOCKING_MAX_WAITERS); once
+ *    it is full, a user who has fewer than BLOCKING_RESERVED_WAITERS calls
+ *    waiting still gets one (the reserve), so a user with a few waits is
+ *    never refused because others filled the pool.  Hence the number of
+ *    waiters, and of threads, never exceeds
+ *        max_waiters + BLOCKING_RESERVED_WAITERS x (users waiting);
+ *  - any other call that would wait is answered EAGAIN at once, having
+ *    done nothing: EAGAIN as for fork(2) and pthread_create(2) at
+ *    RLIMIT_NPROC ("temporarily": it succeeds again once one of the
+ *    user's waits ends); a caller without O_NONBLOCK can tell it from
+ *    would-block.  The same EAGAIN when the system refuses a new thread
+ *    (pthread_create fails): never a hang.
+ *
+ * Root is counted like any user (raise the limit with the mount option).
+ * A give-back that has to wait (see below) takes a waiter of the user whose
+ * call took the message.
  *
  * Interrupts: every waiting request registers fuse_req_interrupt_func(); an
  * interrupted caller gets EINTR at once, and a message or semaphore unit
@@ -40,11 +65,19 @@
  * the same type sent meanwhile come before it, and its sender pid and time
  * become the daemon's.  A message taken for nobody is only lost when the
  * queue is removed (then it would have been anyway) or when the daemon stops
- * while the queue stays full (reported on stderr).
+ * while the queue stays full (reported with fuse_log).
+ * It is also lost when no waiter can be had for a give-back that must wait
+ * for room (the user whose call took it is at its limit, see LIMITS): only
+ * a user who can receive from the queue, and so could have taken the
+ * message and thrown it away anyway, can bring that about.
  *
  * Measured (2 cores): 2000 blocked callers cost ~11 KiB of daemon RSS each;
  * stat/readdir/read meanwhile answer in 0.6 ms (median); 2000 killed
- * callers are reaped in 0.3 s.
+ * callers are reaped in 0.3 s.  With the limits (3 users x 1100 blocked
+ * `dd bs=1M` reads, on a loaded machine): 3 x 1024 wait, 3 x 76 get
+ * EAGAIN; 12.6 KiB of RSS and 118 KiB of address space per waiter (1141
+ * KiB before receive buffers were cut to MSGMAX); 3072 killed callers
+ * reaped in 0.9 s.
  *
  * A completed send stays completed: its write succeeds even if its caller
  * was interrupted at that instant.  A completed Z (wait for zero) of an
@@ -90,19 +123,37 @@
 
 struct blocking;
 
-/* Calls that may wait at once; the next one is answered EAGAIN. */
+/* The shared pool of waiters (see LIMITS above). */
 #define BLOCKING_MAX_WAITERS 8192
 
-/* Poll handles kept at once (see blocking_mq_poll). */
-#define BLOCKING_MAX_POLLS 1024
+/* Default per-user limit: 1/8 of the pool, ~13 MiB of RSS and 1024
+ * threads; eight users at their limit fill the pool. */
+#define BLOCKING_MAX_WAITERS_PER_USER 1024
+
+/* Waits a user always gets, even with the pool full. */
+#define BLOCKING_RESERVED_WAITERS 16
+
+/* Poll handles: a user keeps at most BLOCKING_MAX_POLLS_PER_USER; all
+ * users together BLOCKING_MAX_POLLS, plus BLOCKING_RESERVED_POLLS per user
+ * polling (see blocking_mq_poll). */
+#define BLOCKING_MAX_POLLS 4096
+#define BLOCKING_MAX_POLLS_PER_USER 1024
+#define BLOCKING_RESERVED_POLLS 16
 
 /* The waiters' wake-up signal is SIGRTMIN + this. */
 #define BLOCKING_SIGNAL_OFFSET 3
 
+/* The limits of LIMITS above; 0 in a field means its default. */
+struct blocking_limits {
+	unsigned int max_waiters;      /* BLOCKING_MAX_WAITERS */
+	unsigned int max_per_user;     /* BLOCKING_MAX_WAITERS_PER_USER */
+};
+
 /* Creates the module's state (the poll watcher thread) and installs the
  * wake-up signal's handler.  Call before the session loop starts, once per
- * process.  Returns 0 or -errno. */
-int blocking_start(struct blocking **out, struct fuse_session *se);
+ * process.  limits may be NULL (the defaults).  Returns 0 or -errno. */
+int blocking_start(struct blocking **out, struct fuse_session *se,
+		   const struct blocking_limits *limits);
 
 /* Ends every pending wait (their callers get EINTR), joins the threads and
  * frees the state.  Call after the session loop has returned. */
@@ -161,8 +212,14 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
  * answers POLLIN|POLLERR (the read then says ENOENT).  The kernel asks
  * anew on every poll(2), and nothing tells the daemon when a poller went
  * away, so handles are bounded: one is notified (a harmless spurious
- * wake-up: a poller still there asks again) after 30 s, or when more than
- * BLOCKING_MAX_POLLS are kept (the oldest).  The caller should answer POLLIN
+ * wake-up: a poller still there asks again) after 30 s, or when its user
+ * keeps too many: a user's new handle makes the oldest handle OF THE SAME
+ * USER go when that user already keeps BLOCKING_MAX_POLLS_PER_USER, or when
+ * all users keep BLOCKING_MAX_POLLS and this user BLOCKING_RESERVED_POLLS
+ * or more.  One user's polls thus never wake, let alone lose, another's;
+ * handles stay under BLOCKING_MAX_POLLS + BLOCKING_RESERVED_POLLS x (users
+ * polling).  (A poll(2) of more files than its user's share keeps waking
+ * itself: correct, but it spins.)  The caller should answer POLLIN
  * itself for an open whose message was already delivered (it reads EOF):
  * see blocking_mq_delivered().
  */

@@ -23,6 +23,7 @@
 struct options {
 	char *data;     /* -o data=auto|passthrough|fallback */
 	char *shm_size; /* -o shm_size=N[KMG] */
+	char *max_waiters, *max_waiters_per_user; /* -o ...=N (blocking.h) */
 	const char *positional[2];
 	int npositional;
 	bool too_many;
@@ -38,6 +39,8 @@ enum {
 static const struct fuse_opt option_spec[] = {
 	OPT("data=%s", data),
 	OPT("shm_size=%s", shm_size),
+	OPT("max_waiters=%s", max_waiters),
+	OPT("max_waiters_per_user=%s", max_waiters_per_user),
 	FUSE_OPT_KEY("auto", KEY_FSTAB),
 	FUSE_OPT_KEY("noauto", KEY_FSTAB),
 	FUSE_OPT_KEY("user", KEY_FSTAB),
@@ -103,7 +106,13 @@ static void usage(const char *prog)
 	       "    -o shm_size=N[K|M|G]   size of a segment made by mkdir shm/<key>\n"
 	       "                           (default: the page size); mkdir\n"
 	       "                           shm/<key>:<size> chooses it per segment\n"
-	       "\n", prog);
+	       "    -o max_waiters_per_user=N\n"
+	       "                           calls of one user that may wait at once\n"
+	       "                           (default %u; then EAGAIN)\n"
+	       "    -o max_waiters=N       waiting calls of all users (default %u),\n"
+	       "                           plus %u more for each user waiting\n"
+	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
+	       BLOCKING_RESERVED_WAITERS);
 }
 
 /* The -o data= word, or -1. */
@@ -127,6 +136,22 @@ static bool parse_shm_size(const char *s, size_t *size)
 	if (!parse_size(s, &v) || v > SIZE_MAX)
 		return false;
 	*size = (size_t)v;
+	return true;
+}
+
+/* A count for -o max_waiters*=: 1 .. 2^20 (a thread each), or false. */
+static bool parse_count(const char *s, unsigned int *n)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s)
+		return true;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v == 0 || v > 1UL << 20)
+		return false;
+	*n = (unsigned int)v;
 	return true;
 }
 
@@ -155,6 +180,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = { 0 };
 	struct options o = { 0 };
+	struct blocking_limits limits = { 0 };
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
 	int mode, rc, ret = 1;
@@ -205,6 +231,13 @@ int main(int argc, char *argv[])
 			"(suffix K, M or G), not '%s'\n", argv[0], o.shm_size);
 		goto out_opts;
 	}
+	if (!parse_count(o.max_waiters, &limits.max_waiters) ||
+	    !parse_count(o.max_waiters_per_user, &limits.max_per_user)) {
+		fprintf(stderr, "%s: -o max_waiters= and "
+			"-o max_waiters_per_user= take a number from 1 to "
+			"1048576\n", argv[0]);
+		goto out_opts;
+	}
 	fs.daemon_uid = geteuid();
 	fs.daemon_gid = getegid();
 	fs.started = time(NULL);
@@ -234,7 +267,7 @@ int main(int argc, char *argv[])
 		goto out_mount;
 
 	/* 5. The waiters for the calls that block. */
-	rc = blocking_start(&fs.blocking, se);
+	rc = blocking_start(&fs.blocking, se, &limits);
 	if (rc) {
 		fuse_log(FUSE_LOG_ERR, "%s: cannot start: %s\n", argv[0],
 			 strerror(-rc));
@@ -263,5 +296,7 @@ out_args:
 	fuse_opt_free_args(&args);
 	free(o.data);
 	free(o.shm_size);
+	free(o.max_waiters);
+	free(o.max_waiters_per_user);
 	return ret;
 }
