@@ -110,8 +110,8 @@
  *
  * Errors: a removed object (EIDRM, or EINVAL for a stale id) is ENOENT; an
  * interrupted wait EINTR; would-block under O_NONBLOCK EAGAIN; a value
- * over SEMVMX ERANGE; permissions are checked by the kernel on open
- * (default_permissions) since the daemon runs as root.
+ * over SEMVMX ERANGE.  Permissions are the caller's (ops.c checks them
+ * with access.h before calling these): the daemon runs as root.
  */
 #ifndef IPCFS_BLOCKING_H
 #define IPCFS_BLOCKING_H

@@ -24,6 +24,7 @@ struct options {
 	char *data;     /* -o data=auto|passthrough|fallback */
 	char *shm_size; /* -o shm_size=N[KMG] */
 	char *max_waiters, *max_waiters_per_user; /* -o ...=N (blocking.h) */
+	char *max_files_per_user; /* -o max_files_per_user=N (ipcfs.h) */
 	const char *positional[2];
 	int npositional;
 	bool too_many;
@@ -41,6 +42,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("shm_size=%s", shm_size),
 	OPT("max_waiters=%s", max_waiters),
 	OPT("max_waiters_per_user=%s", max_waiters_per_user),
+	OPT("max_files_per_user=%s", max_files_per_user),
 	FUSE_OPT_KEY("auto", KEY_FSTAB),
 	FUSE_OPT_KEY("noauto", KEY_FSTAB),
 	FUSE_OPT_KEY("user", KEY_FSTAB),
@@ -111,8 +113,11 @@ static void usage(const char *prog)
 	       "                           (default %u; then EAGAIN)\n"
 	       "    -o max_waiters=N       waiting calls of all users (default %u),\n"
 	       "                           plus %u more for each user waiting\n"
+	       "    -o max_files_per_user=N\n"
+	       "                           send and receive files one user may have\n"
+	       "                           open at once (default %u; then ENFILE)\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
-	       BLOCKING_RESERVED_WAITERS);
+	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
 }
 
 /* The -o data= word, or -1. */
@@ -139,7 +144,8 @@ static bool parse_shm_size(const char *s, size_t *size)
 	return true;
 }
 
-/* A count for -o max_waiters*=: 1 .. 2^20 (a thread each), or false. */
+/* A count for -o max_waiters*= and max_files_per_user=: 1 .. 2^20, or
+ * false. */
 static bool parse_count(const char *s, unsigned int *n)
 {
 	unsigned long v;
@@ -181,6 +187,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts opts = { 0 };
 	struct options o = { 0 };
 	struct blocking_limits limits = { 0 };
+	unsigned int max_files;
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
 	int mode, rc, ret = 1;
@@ -231,10 +238,12 @@ int main(int argc, char *argv[])
 			"(suffix K, M or G), not '%s'\n", argv[0], o.shm_size);
 		goto out_opts;
 	}
+	max_files = IPCFS_MAX_FILES_PER_USER;
 	if (!parse_count(o.max_waiters, &limits.max_waiters) ||
-	    !parse_count(o.max_waiters_per_user, &limits.max_per_user)) {
-		fprintf(stderr, "%s: -o max_waiters= and "
-			"-o max_waiters_per_user= take a number from 1 to "
+	    !parse_count(o.max_waiters_per_user, &limits.max_per_user) ||
+	    !parse_count(o.max_files_per_user, &max_files)) {
+		fprintf(stderr, "%s: -o max_waiters=, -o max_waiters_per_user= "
+			"and -o max_files_per_user= take a number from 1 to "
 			"1048576\n", argv[0]);
 		goto out_opts;
 	}
@@ -243,7 +252,7 @@ int main(int argc, char *argv[])
 	fs.started = time(NULL);
 	fs.userns = access_daemon_userns();
 
-	if (quota_new(&fs.open_quota, IPCFS_MAX_FILES_PER_USER))
+	if (quota_new(&fs.open_quota, max_files))
 		goto out_opts;
 
 	/* 2. The session (libfuse's own -o options are checked here). */
@@ -298,5 +307,6 @@ out_args:
 	free(o.shm_size);
 	free(o.max_waiters);
 	free(o.max_waiters_per_user);
+	free(o.max_files_per_user);
 	return ret;
 }

@@ -409,3 +409,52 @@ def test_poll_of_a_kept_receive_file_does_not_watch_the_next_queue(
     finally:
         os.close(fd)
     assert ipc_raw.msq_counts(msq)[0] == 1
+
+
+# ------------------------------------------------- one user, all files
+
+
+def test_open_message_files_are_limited_per_user(mount_ipcfs):
+    """Each open send or receive file holds a little of the daemon's
+    memory: a user at its limit gets ENFILE, and that fails no one else."""
+    m = mount_ipcfs("-o", "allow_other,max_files_per_user=8").path
+    ipc_raw.create("mq", key=880, mode=0o666)
+    script = r"""
+import errno, os, sys
+m = sys.argv[1]
+fds = [os.open(m + "/mq/880/receive", os.O_RDONLY | os.O_NONBLOCK)
+       for _ in range(4)]
+fds += [os.open(m + "/mq/880/send", os.O_WRONLY) for _ in range(4)]
+for name in ("receive", "send"):
+    try:
+        os.open(m + "/mq/880/" + name, os.O_RDONLY if name == "receive"
+                else os.O_WRONLY)
+        print("opened", name)
+    except OSError as e:
+        print(errno.errorcode[e.errno], name)
+os.close(fds.pop())
+os.close(os.open(m + "/mq/880/send", os.O_WRONLY))
+print("after close: ok", flush=True)
+sys.stdin.readline()
+"""
+    child = subprocess.Popen([sys.executable, "-c", script, str(m)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, user=NOBODY, group=NOBODY,
+                             extra_groups=[], cwd="/")
+    try:
+        lines = [child.stdout.readline() for _ in range(3)]
+        assert lines == ["ENFILE receive\n", "ENFILE send\n",
+                         "after close: ok\n"], lines
+        # Meanwhile root, another user, has its own 8.
+        fds = [os.open(m / "mq/880/receive", os.O_RDONLY | os.O_NONBLOCK)
+               for _ in range(8)]
+        for fd in fds:
+            os.close(fd)
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
