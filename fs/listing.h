@@ -19,6 +19,12 @@
  *               keeps its slot for life, so in one pass an object that
  *               exists throughout is listed exactly once, none twice, and
  *               one removed before the pass reaches it not at all
+ *
+ * Slot order, not id order: finding the next id after a cursor would take
+ * a sort of the whole table at every read, a pass of n objects then
+ * costing n^2 log n; the next slot is one system call away.  Objects made
+ * during a pass may land ahead of it (the kernel hands out slots
+ * cyclically) and be listed, like new pids in /proc.
  */
 #ifndef IPCFS_LISTING_H
 #define IPCFS_LISTING_H
