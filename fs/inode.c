@@ -1,5 +1,6 @@
 /*
- * The inode scheme (layout in ipcfs.h) and the dynamic nodes.
+ * The inode scheme (layout in ipcfs.h) and the table of the nodes that
+ * belong to an object.
  */
 #include "ipcfs.h"
 
@@ -45,19 +46,25 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 }
 
 /* ------------------------------------------------------------------ */
-/* Dynamic nodes                                                      */
+/* Node table                                                         */
 /* ------------------------------------------------------------------ */
 
 struct dynamic {
 	fuse_ino_t base;  /* the node's number in the static layout */
 	long type;        /* message type, for type dirs and typed files */
+	uint64_t gen;     /* obj_generation() of its object */
 	uint64_t nlookup; /* 0: free */
+	uint32_t next;    /* 1 + the next entry in its hash chain, or 0 */
+	bool unique;      /* made for one lookup, never found by another */
 };
 
-/* One array, freed indices reused from a stack, under one lock. */
+/* One array, freed indices reused from a stack, and a hash of the entries
+ * that lookups share (keyed by base, type and generation), under one lock.
+ * The hash has as many buckets as the array has room (a power of two). */
 static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dynamic *dyns;
 static uint32_t *dyn_free;
+static uint32_t *dyn_buckets; /* 1 + index of a chain's first entry, or 0 */
 static size_t dyn_count, dyn_nfree, dyn_cap;
 
 static bool dynamic_index(fuse_ino_t ino, size_t *index)
@@ -68,13 +75,41 @@ static bool dynamic_index(fuse_ino_t ino, size_t *index)
 	return true;
 }
 
+static size_t dyn_hash(fuse_ino_t base, long type, uint64_t gen)
+{
+	uint64_t h = (uint64_t)base * UINT64_C(0x9e3779b97f4a7c15);
+
+	h ^= ((uint64_t)type + gen) * UINT64_C(0xc2b2ae3d27d4eb4f);
+	h ^= h >> 29;
+	return (size_t)h & (dyn_cap - 1);
+}
+
+static void dyn_link(size_t i)
+{
+	size_t b = dyn_hash(dyns[i].base, dyns[i].type, dyns[i].gen);
+
+	dyns[i].next = dyn_buckets[b];
+	dyn_buckets[b] = (uint32_t)i + 1;
+}
+
+static void dyn_unlink(size_t i)
+{
+	uint32_t *p = &dyn_buckets[dyn_hash(dyns[i].base, dyns[i].type,
+					    dyns[i].gen)];
+
+	while (*p && *p != i + 1)
+		p = &dyns[*p - 1].next;
+	if (*p)
+		*p = dyns[i].next;
+}
+
 static int dyn_grow(void)
 {
-	size_t cap = dyn_cap ? 2 * dyn_cap : 64;
+	size_t cap = dyn_cap ? 2 * dyn_cap : 64, i;
 	struct dynamic *d;
-	uint32_t *f;
+	uint32_t *f, *b;
 
-	if (dyn_cap >= UINT32_MAX)
+	if (dyn_cap >= UINT32_MAX / 2)
 		return -ENOSPC;
 	d = realloc(dyns, cap * sizeof(*d));
 	if (!d)
@@ -84,16 +119,44 @@ static int dyn_grow(void)
 	if (!f)
 		return -ENOMEM;
 	dyn_free = f;
+	b = calloc(cap, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	free(dyn_buckets);
+	dyn_buckets = b;
 	dyn_cap = cap;
+	for (i = 0; i < dyn_count; i++)
+		if (dyns[i].nlookup && !dyns[i].unique)
+			dyn_link(i);
 	return 0;
 }
 
-int dynamic_new(fuse_ino_t base, long type, fuse_ino_t *ino)
+static fuse_ino_t dyn_ino(size_t i)
+{
+	return ((uint64_t)NODE_DYNAMIC << SHIFT_NODE) | (uint32_t)i;
+}
+
+int dynamic_new(fuse_ino_t base, long type, uint64_t gen, bool unique,
+		fuse_ino_t *ino)
 {
 	size_t i;
+	uint32_t e;
 	int rc = 0;
 
 	pthread_mutex_lock(&dyn_lock);
+	if (!unique && dyn_cap) {
+		for (e = dyn_buckets[dyn_hash(base, type, gen)]; e;
+		     e = dyns[e - 1].next) {
+			struct dynamic *d = &dyns[e - 1];
+
+			if (d->base == base && d->type == type &&
+			    d->gen == gen) {
+				d->nlookup++;
+				*ino = dyn_ino(e - 1);
+				goto out;
+			}
+		}
+	}
 	if (dyn_nfree) {
 		i = dyn_free[--dyn_nfree];
 	} else {
@@ -103,8 +166,11 @@ int dynamic_new(fuse_ino_t base, long type, fuse_ino_t *ino)
 			goto out;
 		i = dyn_count++;
 	}
-	dyns[i] = (struct dynamic){ base, type, 1 };
-	*ino = ((uint64_t)NODE_DYNAMIC << SHIFT_NODE) | (uint32_t)i;
+	dyns[i] = (struct dynamic){ .base = base, .type = type, .gen = gen,
+				    .nlookup = 1, .unique = unique };
+	if (!unique)
+		dyn_link(i);
+	*ino = dyn_ino(i);
 out:
 	pthread_mutex_unlock(&dyn_lock);
 	return rc;
@@ -119,23 +185,29 @@ void dynamic_forget(fuse_ino_t ino, uint64_t n)
 	pthread_mutex_lock(&dyn_lock);
 	if (i < dyn_count && dyns[i].nlookup) {
 		dyns[i].nlookup -= n < dyns[i].nlookup ? n : dyns[i].nlookup;
-		if (!dyns[i].nlookup)
+		if (!dyns[i].nlookup) {
+			if (!dyns[i].unique)
+				dyn_unlink(i);
 			dyn_free[dyn_nfree++] = (uint32_t)i;
+		}
 	}
 	pthread_mutex_unlock(&dyn_lock);
 }
 
-bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type)
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type,
+		 uint64_t *gen)
 {
 	size_t i;
 	bool found = false;
 
+	*gen = 0;
 	if (!dynamic_index(ino, &i))
-		return ino_split(ino, p);
+		return ino_split(ino, p) && p->node < NODE_OBJ;
 	pthread_mutex_lock(&dyn_lock);
 	if (i < dyn_count && dyns[i].nlookup) {
 		ino = dyns[i].base;
 		*type = dyns[i].type;
+		*gen = dyns[i].gen;
 		found = true;
 	}
 	pthread_mutex_unlock(&dyn_lock);
@@ -147,8 +219,10 @@ void inode_tables_clear(void)
 	pthread_mutex_lock(&dyn_lock);
 	free(dyns);
 	free(dyn_free);
+	free(dyn_buckets);
 	dyns = NULL;
 	dyn_free = NULL;
+	dyn_buckets = NULL;
 	dyn_count = dyn_nfree = dyn_cap = 0;
 	pthread_mutex_unlock(&dyn_lock);
 }

@@ -2,11 +2,11 @@
  * ipcfs — private declarations shared by the dispatcher (ops.c), the node
  * tables (nodes.c), the inode scheme  (inode.c) and main.c.
  *
- * The filesystem keeps almost no state: most nodes are named entirely by
- * their inode number (see the layout below), and everything shown is read
- * from the kernel when asked.  The exception is the table of dynamic nodes
- * (a message type does not fit in an inode number; op and send files need
- * an inode per lookup), counted by lookup and freed by forget.
+ * The filesystem keeps little state: every node has a number in the
+ * layout below, and everything shown is read from the kernel when asked.
+ * The nodes below an object directory are handed to the kernel through a
+ * table (node ids), which ties each to the object it was looked up on,
+ * counted by lookup and freed by forget.
  */
 #ifndef IPCFS_IPCFS_H
 #define IPCFS_IPCFS_H
@@ -20,10 +20,17 @@
 #include <sys/stat.h>
 
 #include "ipcore.h"
+#include "access.h"
 #include "fs_errno.h"
 #include "shm_data.h"
 
 struct blocking;
+struct quota;
+
+/* Send and receive files one user may have open at once (each holds a
+ * little of the daemon's memory); the next open is ENFILE.  -o
+ * max_files_per_user= changes it. */
+#define IPCFS_MAX_FILES_PER_USER 65536
 
 /* ------------------------------------------------------------------ */
 /* Mount-wide state                                                   */
@@ -36,12 +43,21 @@ struct ipcfs {
 	uid_t daemon_uid;     /* the daemon's euid/egid, restored after */
 	gid_t daemon_gid;     /* creating an object as the caller */
 	time_t started;       /* the times of the directories that never change */
+	ino_t userns;         /* the daemon's user namespace (access.h) */
+	struct quota *open_quota; /* open message files per user */
 };
+
 
 /* The mount-wide state of the request's session. */
 static inline struct ipcfs *ipcfs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* The caller of req, for the checks of access.h; caller_done() after. */
+static inline void caller_of(struct caller *c, fuse_req_t req)
+{
+	caller_init(c, req, ipcfs_of(req)->userns);
 }
 
 
@@ -80,16 +96,28 @@ static inline struct ipcfs *ipcfs_of(fuse_req_t req)
  * Only root, the kind directories and by-id directories are stable; all
  * others are volatile and answered with zero entry and attribute timeouts.
  *
- * Dynamic nodes (NODE_DYNAMIC, the low 32 bits an index in a table) are
- * what lookup answers for message type directories and the files in them,
- * whose type is kept in the table, and for the files whose writes can wait
- * (op, send): the kernel holds a file's inode lock for the whole of a
+ * Node ids.  Only the root, kind and by-id directories are known to the
+ * kernel by their layout number.  Every node below an object directory is
+ * handed out as a table entry (NODE_DYNAMIC, the low 32 bits its index)
+ * that holds its layout number (st_ino shows that one), its message type
+ * where it has one, and the generation of the object it was looked up on.
+ * Every request on such a node stats the object at the id and answers
+ * ENOENT when the generation differs: a descriptor, or a shell's working
+ * directory, kept past its object's removal never reaches the object that
+ * the kernel later makes at the same id (ids are reused; the id alone
+ * only tells them apart until the sequence wraps, which a user can make
+ * happen).  The kernel is never told the same node id with another
+ * generation, so old inodes are not made "bad" (EIO) by a new lookup:
+ * their operations reach the daemon and get ENOENT.
+ *
+ * Lookups of the same node of the same object share an entry (so the
+ * kernel keeps caching fixed names), except for the files whose writes can
+ * wait (op, send): the kernel holds a file's inode lock for the whole of a
  * write, so a P waiting in one shell would otherwise hang every other
- * write to the same op file in the kernel (see blocking.h).  Every lookup
- * makes a new one; its entry holds the number the layout above gives the
- * node (st_ino shows that one) and the type; FORGET frees it.  The kernel
- * forgets an unused inode only when it reclaims it, so the table grows
- * with the distinct lookups the kernel still caches, 24 bytes each.
+ * write to the same op file in the kernel (see blocking.h); every lookup
+ * of those makes a new entry.  FORGET frees an entry.  The kernel forgets
+ * an unused inode only when it reclaims it, so the table grows with the
+ * inodes the kernel still caches, 48 bytes each.
  */
 enum node {
 	NODE_ROOT = 0,  /* ino 1 (FUSE_ROOT_ID) */
@@ -123,13 +151,19 @@ fuse_ino_t ino_make(const struct ino_parts *p);
 /* Returns false for a number this filesystem never hands out. */
 bool ino_split(fuse_ino_t ino, struct ino_parts *p);
 
-/* Like ino_split(), and a dynamic node gives the parts of its number and,
- * in *type, its message type (untouched for other nodes). */
-bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type);
+/* The parts of a node id: a stable directory's (*gen 0), or a table
+ * entry's layout number, with its message type in *type (untouched where
+ * it has none) and its object's generation in *gen.  False for a number
+ * this filesystem did not hand out, or whose entry was forgotten. */
+bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type,
+		 uint64_t *gen);
 
-/* Makes a dynamic node (nlookup 1) for number base and type.  Returns 0 or
+/* The node id for layout number base, type and object generation gen: an
+ * entry that earlier lookups of the same got (one more lookup), or a new
+ * one (nlookup 1); unique always makes a new one.  Returns 0 or
  * -ENOMEM/-ENOSPC. */
-int dynamic_new(fuse_ino_t base, long type, fuse_ino_t *ino);
+int dynamic_new(fuse_ino_t base, long type, uint64_t gen, bool unique,
+		fuse_ino_t *ino);
 /* Drops n lookups of a dynamic node, freeing it at 0 (nothing for other
  * numbers). */
 void dynamic_forget(fuse_ino_t ino, uint64_t n);
@@ -178,10 +212,11 @@ enum file_role {
 #define IN_ELEM 2u  /* sem/<key>/<n>/ */
 #define IN_TYPE 4u  /* mq/<key>/type/<t>/ */
 
-/* Who may do what, mapped onto the file's mode from the object's mode. */
+/* Who may do what (checked by the dispatcher, access.h), and shown in the
+ * file's mode from the object's mode. */
 #define ACC_READ 1u   /* reading needs IPC read permission */
 #define ACC_WRITE 2u  /* writing needs IPC write (alter) permission */
-#define ACC_OWNER 4u  /* writing is IPC_SET: owner, creator or root */
+#define ACC_OWNER 4u  /* writing is IPC_SET: owner, creator, CAP_SYS_ADMIN */
 
 /* How an attribute's number is written and parsed. */
 enum attr_fmt {
@@ -200,9 +235,10 @@ struct file_def {
 	/* ROLE_ATTR: reads the value for element elem (0 where it has no
 	 * meaning).  Returns 0 or -errno. */
 	int (*get)(const struct obj *o, unsigned elem, long long *v);
-	/* ROLE_ATTR, writable ones: stores v.  ctx is the caller's. */
+	/* ROLE_ATTR, writable ones: stores v for who, whose access the
+	 * dispatcher has checked (ACC_*). */
 	int (*set)(const struct obj *o, unsigned elem, long long v,
-		   const struct fuse_ctx *ctx);
+		   struct caller *who);
 };
 
 /* The file table of a kind, and its length. */
@@ -224,9 +260,6 @@ int attr_parse(const struct file_def *f, const char *text, size_t len,
  * (powers of 1024), as mkdir shm/<key>:<size> and -o shm_size= take it. */
 bool parse_size(const char *s, unsigned long long *v);
 
-/* True if the caller may do what IPC_SET and IPC_RMID allow: it is the
- * object's owner or creator, or root. */
-bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm);
 
 /* ------------------------------------------------------------------ */
 /* The low-level operations (ops.c)                                   */

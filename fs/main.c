@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ipcfs.h"
 #include "blocking.h"
+#include "quota.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -47,6 +48,9 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("_netdev", KEY_FSTAB),
 	FUSE_OPT_KEY("nofail", KEY_FSTAB),
 	FUSE_OPT_KEY("defaults", KEY_FSTAB),
+	/* The daemon checks every call as the kernel would (access.h); the
+	 * kernel's file-mode checks would refuse what ipcperms() allows. */
+	FUSE_OPT_KEY("default_permissions", KEY_FSTAB),
 	FUSE_OPT_END
 };
 
@@ -86,8 +90,8 @@ static void usage(const char *prog)
 	       "\n"
 	       "Shows the System V IPC objects of the IPC namespace it runs in\n"
 	       "as files: sem/<key>/, shm/<key>/, mq/<key>/ (see ipcfs(1)).\n"
-	       "Always mounted with default_permissions; use -o allow_other\n"
-	       "to let other users in.\n"
+	       "Every call is checked as the system calls would check it; use\n"
+	       "-o allow_other to let other users in.\n"
 	       "\n"
 	       "ipcfs options:\n"
 	       "    -o data=auto           shm data files: passthrough when the kernel\n"
@@ -165,8 +169,7 @@ int main(int argc, char *argv[])
 	if (o.npositional &&
 	    fuse_opt_add_arg(&args, o.positional[o.npositional - 1]))
 		goto out_args;
-	if (fuse_opt_insert_arg(&args, 1, "-odefault_permissions") ||
-	    (!o.has_subtype && fuse_opt_insert_arg(&args, 1, "-osubtype=ipcfs")) ||
+	if ((!o.has_subtype && fuse_opt_insert_arg(&args, 1, "-osubtype=ipcfs")) ||
 	    (!o.has_fsname && fuse_opt_insert_arg(&args, 1, "-ofsname=ipcfs")))
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts))
@@ -205,6 +208,10 @@ int main(int argc, char *argv[])
 	fs.daemon_uid = geteuid();
 	fs.daemon_gid = getegid();
 	fs.started = time(NULL);
+	fs.userns = access_daemon_userns();
+
+	if (quota_new(&fs.open_quota, IPCFS_MAX_FILES_PER_USER))
+		goto out_opts;
 
 	/* 2. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
@@ -250,6 +257,7 @@ out_session:
 	fuse_session_destroy(se);
 	inode_tables_clear();
 out_opts:
+	quota_free(fs.open_quota);
 	free(opts.mountpoint);
 out_args:
 	fuse_opt_free_args(&args);

@@ -83,10 +83,6 @@ uint64_t obj_generation(const struct obj *o)
 	return h | 1; /* never 0, the generation of the stable nodes */
 }
 
-bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm)
-{
-	return ctx->uid == 0 || ctx->uid == perm->uid || ctx->uid == perm->cuid;
-}
 
 /* ------------------------------------------------------------------ */
 /* Getters and setters                                                */
@@ -163,11 +159,11 @@ static int sem_zcount(const struct obj *o, unsigned elem, long long *v)
 }
 
 static int set_sem_value(const struct obj *o, unsigned elem, long long v,
-			 const struct fuse_ctx *ctx)
+			 struct caller *who)
 {
 	int rc;
 
-	(void)ctx;
+	(void)who;
 	if (v < 0 || v > IPCORE_SEM_VALUE_MAX)
 		return -ERANGE;
 	rc = ipcore_sem_set_value(o->id, (int)elem, (int)v);
@@ -183,28 +179,28 @@ static int set_owner_mode(const struct obj *o, uid_t uid, gid_t gid,
 }
 
 static int set_mode(const struct obj *o, unsigned elem, long long v,
-		    const struct fuse_ctx *ctx)
+		    struct caller *who)
 {
 	(void)elem;
-	(void)ctx;
+	(void)who;
 	if (v < 0 || v > 07777)
 		return -EINVAL;
 	return set_owner_mode(o, (uid_t)-1, (gid_t)-1, (unsigned)v & 0777);
 }
 
 static int set_uid(const struct obj *o, unsigned elem, long long v,
-		   const struct fuse_ctx *ctx)
+		   struct caller *who)
 {
 	(void)elem;
-	(void)ctx;
+	(void)who;
 	return set_owner_mode(o, (uid_t)v, (gid_t)-1, (unsigned)-1);
 }
 
 static int set_gid(const struct obj *o, unsigned elem, long long v,
-		   const struct fuse_ctx *ctx)
+		   struct caller *who)
 {
 	(void)elem;
-	(void)ctx;
+	(void)who;
 	return set_owner_mode(o, (uid_t)-1, (gid_t)v, (unsigned)-1);
 }
 
@@ -224,7 +220,7 @@ static unsigned long msgmnb_limit(void)
 }
 
 static int set_max_size(const struct obj *o, unsigned elem, long long v,
-			const struct fuse_ctx *ctx)
+			struct caller *who)
 {
 	int rc;
 
@@ -233,7 +229,8 @@ static int set_max_size(const struct obj *o, unsigned elem, long long v,
 		return -EINVAL;
 	/* msgctl's rule, which the daemon's own CAP_SYS_RESOURCE would
 	 * bypass: above MSGMNB only for a privileged caller. */
-	if (ctx->uid != 0 && (unsigned long)v > msgmnb_limit())
+	if ((unsigned long)v > msgmnb_limit() &&
+	    !caller_capable(who, CAPABILITY_SYS_RESOURCE))
 		return -EPERM;
 	rc = ipcore_mq_set_max_bytes(o->id, (unsigned long)v);
 	return rc ? -ipcfs_errno(rc, IPCORE_OP_SET) : 0;

@@ -5,8 +5,10 @@
  * can wait (op, send, receive, poll) to blocking.c.
  */
 #include "ipcfs.h"
+#include "access.h"
 #include "blocking.h"
 #include "listing.h"
+#include "quota.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -188,6 +190,7 @@ struct node_ref {
 	struct obj o;
 	const struct file_def *file; /* NODE_FILE */
 	long type;                   /* message type of mq files/type dirs */
+	uint64_t gen;                /* the generation it was looked up on */
 };
 
 static bool node_has_obj(const struct ino_parts *p)
@@ -200,13 +203,17 @@ static int resolve(fuse_ino_t ino, struct node_ref *n)
 	int rc;
 
 	memset(n, 0, sizeof(*n));
-	if (!ino_resolve(ino, &n->p, &n->type))
+	if (!ino_resolve(ino, &n->p, &n->type, &n->gen))
 		return -ESTALE;
 	if (!node_has_obj(&n->p))
 		return 0;
 	rc = obj_stat(n->p.kind, n->p.id, &n->o);
 	if (rc)
 		return rc;
+	/* Another object at the same id: the one this node was looked up
+	 * on is gone (ipcfs.h, node ids). */
+	if (obj_generation(&n->o) != n->gen)
+		return -ENOENT;
 	if (n->p.node == NODE_FILE) {
 		n->file = file_get(n->p.kind, n->p.file);
 		if (!n->file)
@@ -223,6 +230,54 @@ static int resolve(fuse_ino_t ino, struct node_ref *n)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Who may                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Checks that the caller of req has the IPC permission want (MAY_READ,
+ * MAY_WRITE) on n's object: 0 or -EACCES, ipcperms()'s answer. */
+static int check_may(fuse_req_t req, const struct node_ref *n, unsigned want)
+{
+	struct caller c;
+	bool ok;
+
+	caller_of(&c, req);
+	ok = caller_may(&c, obj_perm(&n->o), want);
+	caller_done(&c);
+	return ok ? 0 : -EACCES;
+}
+
+/* IPC_SET and IPC_RMID: 0 or -EPERM. */
+static int check_control(fuse_req_t req, const struct obj *o)
+{
+	struct caller c;
+	bool ok;
+
+	caller_of(&c, req);
+	ok = caller_may_control(&c, obj_perm(o));
+	caller_done(&c);
+	return ok ? 0 : -EPERM;
+}
+
+/* What reading and writing an attribute file need (its ACC_* bits).
+ * Writing one that has no setter is refused outright. */
+static int check_attr(fuse_req_t req, const struct node_ref *n, bool reading,
+		      bool writing)
+{
+	const struct file_def *f = n->file;
+	int rc = 0;
+
+	if (writing && !f->set)
+		return -EACCES;
+	if (reading && (f->access & ACC_READ))
+		rc = check_may(req, n, MAY_READ);
+	if (!rc && writing && (f->access & ACC_WRITE))
+		rc = check_may(req, n, MAY_WRITE);
+	if (!rc && writing && (f->access & ACC_OWNER))
+		rc = check_control(req, &n->o);
+	return rc;
+}
+
 /* Directory permissions from the object's mode: the same read and write
  * bits, and search (x) for every class that has either. */
 static mode_t dir_mode(unsigned mode)
@@ -236,11 +291,10 @@ static mode_t dir_mode(unsigned mode)
 	return S_IFDIR | m;
 }
 
-/* A file's permissions: the object's read bits where reading it needs IPC
- * read permission, its write bits where writing needs IPC write (alter)
- * permission.  Owner-only files (IPC_SET) are writable by the owner, and by
- * everyone when the creator is someone else, so that the creator gets
- * through the kernel's check too: the daemon then checks (caller_owns). */
+/* A file's permissions, for ls (the daemon decides, access.h): the
+ * object's read bits where reading it needs IPC read permission, its write
+ * bits where writing needs IPC write (alter) permission, and the owner's
+ * write bit where writing is IPC_SET. */
 static mode_t file_mode(const struct file_def *f,
 			const struct ipcore_perm *perm)
 {
@@ -251,7 +305,7 @@ static mode_t file_mode(const struct file_def *f,
 	if (f->access & ACC_WRITE)
 		m |= perm->mode & 0222;
 	if (f->access & ACC_OWNER)
-		m |= perm->uid == perm->cuid ? 0200 : 0222;
+		m |= 0200;
 	return S_IFREG | m;
 }
 
@@ -332,7 +386,7 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 	node_stat(ipcfs_of(req), n, &e.attr);
 	e.ino = e.attr.st_ino;
 	if (node_has_obj(&n->p)) {
-		e.generation = obj_generation(&n->o);
+		e.generation = n->gen;
 		e.attr_timeout = VOLATILE_ATTR_TIMEOUT;
 		e.entry_timeout = n->p.node == NODE_OBJ || node_is_dynamic(n) ?
 					  VOLATILE_ENTRY_TIMEOUT :
@@ -341,8 +395,9 @@ static void reply_node(fuse_req_t req, const struct node_ref *n)
 		e.attr_timeout = STABLE_TIMEOUT;
 		e.entry_timeout = STABLE_TIMEOUT;
 	}
-	if (node_is_dynamic(n)) {
-		rc = dynamic_new(e.attr.st_ino, n->type, &e.ino);
+	if (node_has_obj(&n->p)) {
+		rc = dynamic_new(e.attr.st_ino, n->type, n->gen,
+				 node_is_dynamic(n), &e.ino);
 		if (rc) {
 			fuse_reply_err(req, -rc);
 			return;
@@ -377,6 +432,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 	*cp = (struct ino_parts){ .kind = pp->kind, .id = pp->id,
 				  .via = pp->via };
 	child->o = parent->o;
+	child->gen = parent->gen;
 	switch (pp->node) {
 	case NODE_ROOT:
 		for (i = 0; i < 3; i++)
@@ -398,6 +454,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		cp->node = NODE_OBJ;
 		rc = find_child_object(pp, name, &child->o, &cp->via);
 		cp->id = child->o.id;
+		child->gen = rc ? 0 : obj_generation(&child->o);
 		return rc;
 	case NODE_OBJ:
 	case NODE_ELEM:
@@ -569,6 +626,11 @@ static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	if (!rc && n.p.node == NODE_FILE)
 		rc = -ENOTDIR;
+	/* The directories of an object are listed to those who may read it
+	 * (IPC_STAT), as its mode shows; <kind>/ and by-id/ to everyone, as
+	 * /proc/sysvipc. */
+	if (!rc && node_has_obj(&n.p))
+		rc = check_may(req, &n, MAY_READ);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -704,6 +766,8 @@ static void ipcfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	c.p = (struct ino_parts){ .node = NODE_OBJ, .kind = p.p.kind,
 				  .via = kn.via, .id = ob.id };
 	c.file = NULL;
+	c.type = 0;
+	c.gen = obj_generation(&c.o);
 	reply_node(req, &c);
 }
 
@@ -720,8 +784,8 @@ static void ipcfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -EPERM;
 	if (!rc)
 		rc = find_child_object(&p.p, name, &o, &via);
-	if (!rc && !caller_owns(fuse_req_ctx(req), obj_perm(&o)))
-		rc = -EPERM;
+	if (!rc)
+		rc = check_control(req, &o);
 	if (!rc) {
 		rc = ipcore_remove(o.kind, o.id);
 		if (rc)
@@ -787,11 +851,11 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	(void)fi;
 	if (!rc && (valid & owner)) {
-		if (n.p.node != NODE_OBJ) {
+		if (n.p.node != NODE_OBJ)
 			rc = -EPERM;
-		} else if (!caller_owns(fuse_req_ctx(req), obj_perm(&n.o))) {
-			rc = -EPERM;
-		} else {
+		else
+			rc = check_control(req, &n.o);
+		if (!rc) {
 			rc = ipcore_set_owner_mode(
 				n.p.kind, n.p.id,
 				valid & FUSE_SET_ATTR_UID ? attr->st_uid :
@@ -809,10 +873,14 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (n.p.node != NODE_FILE)
 			rc = -EISDIR;
 		else if (n.file->role == ROLE_DATA)
+			rc = check_may(req, &n, MAY_READ | MAY_WRITE);
+		else if (attr->st_size != 0)
+			rc = -EINVAL;
+		else if (n.file->role == ROLE_ATTR) /* nothing to do */
+			rc = check_attr(req, &n, false, true);
+		if (!rc && n.file->role == ROLE_DATA)
 			rc = shm_data_truncate(ipcfs_of(req)->shm_data, n.p.id,
 					       attr->st_size);
-		else if (attr->st_size != 0)
-			rc = -EINVAL; /* O_TRUNC of an attribute: nothing to do */
 	}
 	if (!rc)
 		rc = resolve(ino, &n);
@@ -826,65 +894,97 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 /* Files                                                              */
 /* ------------------------------------------------------------------ */
 
-/* What an open send or receive file remembers. */
+/* What an open send or receive file remembers.  Each counts against its
+ * opener's quota of open message files (ipcfs.h), so that no user can
+ * take all the daemon's memory with them. */
 struct msg_handle {
 	struct open_file link; /* first: the list holds it by this */
 	long type;
+	uid_t uid;      /* whose quota it counts in */
 	bool delivered; /* receive: the one message of this open is read */
 };
+
+/* What opening a file of role n->file->role with flags needs: the IPC
+ * permission of the system call behind it, as far as it is known at open.
+ * The calls are checked again when they are made (read, write), as the
+ * kernel checks every semop and msgrcv; a data file is checked once, as
+ * shmat() is: its reads and writes are those of an attachment. */
+static int check_open(fuse_req_t req, const struct node_ref *n, int flags)
+{
+	int acc = flags & O_ACCMODE;
+	bool reading = acc != O_WRONLY, writing = acc != O_RDONLY;
+
+	switch (n->file->role) {
+	case ROLE_ATTR:
+		return check_attr(req, n, reading, writing);
+	case ROLE_DATA: /* shmat(): read, and read+write to write */
+		return check_may(req, n, writing || (flags & O_TRUNC) ?
+					 MAY_READ | MAY_WRITE :
+					 MAY_READ);
+	case ROLE_OP: /* a Z needs read, a P or V write (alter): either */
+		if (reading)
+			return -EACCES;
+		return check_may(req, n, MAY_READ) &&
+				       check_may(req, n, MAY_WRITE) ?
+			       -EACCES :
+			       0;
+	case ROLE_SEND:
+		return reading ? -EACCES : check_may(req, n, MAY_WRITE);
+	case ROLE_RECEIVE:
+		return writing ? -EACCES : check_may(req, n, MAY_READ);
+	}
+	return -EACCES;
+}
 
 static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	int acc = fi->flags & O_ACCMODE;
 	struct msg_handle *h;
 	struct node_ref n;
 	int rc = resolve(ino, &n);
 
 	if (!rc && n.p.node != NODE_FILE)
 		rc = -EISDIR;
+	if (!rc)
+		rc = check_open(req, &n, fi->flags);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* The kernel checked the caller against the file's mode; root passes
-	 * any check, so refuse what the file cannot do at all. */
 	switch (n.file->role) {
 	case ROLE_DATA:
 		shm_data_open(ipcfs_of(req)->shm_data, req, n.p.id, fi);
 		return;
 	case ROLE_ATTR:
-		if (acc != O_RDONLY && !n.file->set)
-			rc = -EACCES;
 		break;
 	case ROLE_OP:
 	case ROLE_SEND:
-		if (acc == O_RDONLY)
-			rc = -EACCES;
-		fi->nonseekable = 1;
-		break;
 	case ROLE_RECEIVE:
-		if (acc != O_RDONLY)
-			rc = -EACCES;
 		fi->nonseekable = 1;
 		break;
-	}
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
 	}
 	fi->direct_io = 1;
 	if (n.file->role == ROLE_SEND || n.file->role == ROLE_RECEIVE) {
+		struct quota *q = ipcfs_of(req)->open_quota;
+		uid_t uid = fuse_req_ctx(req)->uid;
+
+		if (!quota_take(q, uid)) {
+			fuse_reply_err(req, ENFILE);
+			return;
+		}
 		h = calloc(1, sizeof(*h));
 		if (!h) {
+			quota_give(q, uid);
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
 		h->type = n.type;
+		h->uid = uid;
 		open_track(&h->link, false);
 		fi->fh = (uintptr_t)h;
 		if (fuse_reply_open(req, fi)) {
 			open_untrack(&h->link);
+			quota_give(q, uid);
 			free(h);
 		}
 		return;
@@ -895,11 +995,27 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 /* The file definition of an open file's inode, without a system call. */
 static const struct file_def *open_file(fuse_ino_t ino, struct ino_parts *p)
 {
+	uint64_t gen;
 	long type;
 
-	if (!ino_resolve(ino, p, &type) || p->node != NODE_FILE)
+	if (!ino_resolve(ino, p, &type, &gen) || p->node != NODE_FILE)
 		return NULL;
 	return file_get(p->kind, p->file);
+}
+
+/* Resolves an open file's node for a call on it and checks the IPC
+ * permission the call needs: 0, or -errno (ENOENT once its object is gone,
+ * even if another one now has its id). */
+static int resolve_for_call(fuse_req_t req, fuse_ino_t ino,
+			    struct node_ref *n, unsigned want)
+{
+	int rc = resolve(ino, n);
+
+	if (!rc && n->p.node != NODE_FILE)
+		rc = -EBADF;
+	if (!rc && want)
+		rc = check_may(req, n, want);
+	return rc;
 }
 
 static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
@@ -907,8 +1023,10 @@ static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 	struct node_ref n;
 	long long v;
 	char text[32];
-	int len, rc = resolve(ino, &n);
+	int len, rc = resolve_for_call(req, ino, &n, 0);
 
+	if (!rc)
+		rc = check_attr(req, &n, true, false);
 	if (!rc)
 		rc = n.file->get(&n.o, n.p.param, &v);
 	if (rc) {
@@ -920,7 +1038,9 @@ static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 		fuse_reply_err(req, -len);
 		return;
 	}
-	if (off >= len)
+	if (off < 0)
+		fuse_reply_err(req, EINVAL);
+	else if (off >= len)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_buf(req, text + off,
@@ -935,6 +1055,8 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
+	struct node_ref n;
+	int rc;
 
 	switch (f ? f->role : ROLE_OP) {
 	case ROLE_ATTR:
@@ -944,7 +1066,12 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		shm_data_read(fs->shm_data, req, size, off, fi);
 		return;
 	case ROLE_RECEIVE:
-		blocking_mq_receive(fs->blocking, req, p.id, h->type, size,
+		rc = resolve_for_call(req, ino, &n, MAY_READ);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		blocking_mq_receive(fs->blocking, req, n.p.id, h->type, size,
 				    fi->flags & O_NONBLOCK, &h->delivered);
 		return;
 	default:
@@ -956,38 +1083,48 @@ static void write_attr(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		       size_t size, off_t off)
 {
 	struct node_ref n;
+	struct caller who;
 	long long v;
-	int rc = resolve(ino, &n);
+	int rc = resolve_for_call(req, ino, &n, 0);
 
-	if (!rc && !n.file->set)
-		rc = -EACCES;
+	if (!rc)
+		rc = check_attr(req, &n, false, true);
 	if (!rc && (off != 0 || attr_parse(n.file, buf, size, &v)))
 		rc = -EINVAL;
-	if (!rc && (n.file->access & ACC_OWNER) &&
-	    !caller_owns(fuse_req_ctx(req), obj_perm(&n.o)))
-		rc = -EPERM;
-	if (!rc)
-		rc = n.file->set(&n.o, n.p.param, v, fuse_req_ctx(req));
+	if (!rc) {
+		caller_of(&who, req);
+		rc = n.file->set(&n.o, n.p.param, v, &who);
+		caller_done(&who);
+	}
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_write(req, size);
 }
 
-/* op: one signed delta per write, "-1" (P), "+2" or "2" (V), "0" (Z). */
-static void write_op(fuse_req_t req, const struct ino_parts *p,
-		     const char *buf, size_t size, bool nonblock)
+/* op: one signed delta per write, "-1" (P), "+2" or "2" (V), "0" (Z).  A
+ * Z needs read permission, a P or V write (alter), as semop(2) says. */
+static void write_op(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, bool nonblock)
 {
 	static const struct file_def delta_fmt = { .fmt = FMT_DEC };
 	long long delta;
+	struct node_ref n;
+	int rc;
 
 	if (attr_parse(&delta_fmt, buf, size, &delta) || delta < SHRT_MIN ||
 	    delta > SHRT_MAX) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	blocking_sem_op(ipcfs_of(req)->blocking, req, p->id,
-			(unsigned short)p->param, (short)delta, nonblock, size);
+	rc = resolve_for_call(req, ino, &n, delta ? MAY_WRITE : MAY_READ);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	blocking_sem_op(ipcfs_of(req)->blocking, req, n.p.id,
+			(unsigned short)n.p.param, (short)delta, nonblock,
+			size);
 }
 
 static void ipcfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -998,19 +1135,26 @@ static void ipcfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	bool nonblock = fi->flags & O_NONBLOCK;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
+	struct node_ref n;
+	int rc;
 
 	switch (f ? f->role : ROLE_RECEIVE) {
 	case ROLE_ATTR:
 		write_attr(req, ino, buf, size, off);
 		return;
 	case ROLE_OP:
-		write_op(req, &p, buf, size, nonblock);
+		write_op(req, ino, buf, size, nonblock);
 		return;
 	case ROLE_DATA:
 		shm_data_write(fs->shm_data, req, buf, size, off, fi);
 		return;
 	case ROLE_SEND:
-		blocking_mq_send(fs->blocking, req, p.id, h->type, buf, size,
+		rc = resolve_for_call(req, ino, &n, MAY_WRITE);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		blocking_mq_send(fs->blocking, req, n.p.id, h->type, buf, size,
 				 nonblock);
 		return;
 	default:
@@ -1032,6 +1176,7 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 
 		open_untrack(&h->link);
+		quota_give(ipcfs_of(req)->open_quota, h->uid);
 		free(h);
 	}
 	fuse_reply_err(req, 0);
@@ -1043,18 +1188,56 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
 	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
-
 	struct blocking *b = ipcfs_of(req)->blocking;
+	unsigned events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+	struct node_ref n;
 
 	/* The flag is read under blocking's lock: a read of this open may be
-	 * setting it in a waiter thread right now. */
-	if (f && f->role == ROLE_RECEIVE && !blocking_mq_delivered(b, &h->delivered)) {
-		blocking_mq_poll(b, req, p.id, h->type, ph);
-		return;
+	 * setting it in a waiter thread right now.  A queue that is gone, or
+	 * that the caller may no longer read, is not watched: the read that
+	 * the poll wakes says why. */
+	if (f && f->role == ROLE_RECEIVE &&
+	    !blocking_mq_delivered(b, &h->delivered)) {
+		if (!resolve_for_call(req, ino, &n, MAY_READ)) {
+			blocking_mq_poll(b, req, n.p.id, h->type, ph);
+			return;
+		}
+		events = POLLIN | POLLERR;
 	}
 	if (ph)
 		fuse_pollhandle_destroy(ph);
-	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+	fuse_reply_poll(req, events);
+}
+
+/*
+ * access(2), test -r/-w, and the kernel's question before chdir: answered
+ * with the rules the calls themselves follow.  Files: as opening them for
+ * reading (R_OK) or writing (W_OK); nothing is executable.  Directories:
+ * search and read as opendir; write only where mkdir works (<kind>/).
+ */
+static void ipcfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct node_ref n;
+	int rc = resolve(ino, &n);
+
+	if (rc || mask == F_OK) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (n.p.node == NODE_FILE) {
+		if (mask & X_OK)
+			rc = -EACCES;
+		if (!rc && (mask & R_OK))
+			rc = check_open(req, &n, O_RDONLY);
+		if (!rc && (mask & W_OK))
+			rc = check_open(req, &n, O_WRONLY);
+	} else {
+		if ((mask & W_OK) && n.p.node != NODE_KIND)
+			rc = -EACCES;
+		if (!rc && (mask & (R_OK | X_OK)) && node_has_obj(&n.p))
+			rc = check_may(req, &n, MAY_READ);
+	}
+	fuse_reply_err(req, -rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1100,4 +1283,5 @@ const struct fuse_lowlevel_ops ipcfs_ops = {
 	.releasedir = ipcfs_releasedir,
 	.create = ipcfs_create,
 	.poll = ipcfs_poll,
+	.access = ipcfs_access,
 };

@@ -13,6 +13,13 @@
  * While a segment's data file is open (anywhere, any number of times), the
  * daemon holds one attachment of it: number_attached counts it, and the
  * first open and last release set the attach/detach times and last_pid.
+ * Of that attachment it keeps one (huge) page mapped, and serves the file
+ * through the segment's own file, so that no caller can make it fault
+ * (SIGBUS where a SHM_NORESERVE segment has no page to give: such a write
+ * is ENOSPC) or spend its address space.  Each caller uid may hold files
+ * of at most 1024 segments open (EMFILE beyond); a daemon that cannot
+ * open segments' files (no CAP_SYS_ADMIN) keeps them attached whole, at
+ * most 1 TiB of them per caller uid (ENOMEM beyond).
  *
  * The filesystem's dispatcher owns the inode and the permission checks; it
  * calls these for the data node only.  The man page (DATA FILES) has the
@@ -63,7 +70,8 @@ bool shm_data_passthrough_active(const struct shm_data *sd);
 int shm_data_error(const struct shm_data *sd);
 
 /* Answers the open of segment shmid's data file (fi as given by libfuse;
- * O_TRUNC in fi->flags zero-fills the segment). */
+ * O_TRUNC in fi->flags zero-fills the segment), for the caller's uid
+ * (fuse_req_ctx(req)), whose limits it checks. */
 void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 		   struct fuse_file_info *fi);
 /* Answers read and write of an open data file (fallback path: under

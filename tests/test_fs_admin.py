@@ -227,10 +227,14 @@ def test_chmod_by_the_owner_and_not_by_others(shared_mount):
     r = as_user("chmod 600 %s/mq/142" % m)
     assert r.returncode == 0, r.stderr
     assert ipc_raw.info("mq", ident)["perms"] & 0o777 == 0o600
-    # chown to someone else: only root (as for any file).
+    # chown is IPC_SET too, which lets the owner give the object away
+    # (msgctl(2) would), as writing uid does.
     r = as_user("chown 1234 %s/mq/142" % m)
-    assert r.returncode != 0
-    # Writing uid is IPC_SET, which lets the owner give the object away.
+    assert r.returncode == 0, r.stderr
+    assert ipc_raw.info("mq", ident)["uid"] == 1234
+    r = as_user("echo %d > %s/mq/142/uid" % (NOBODY, m))
+    assert r.returncode != 0  # no longer the owner
+    os.chown(m / "mq/142", NOBODY, NOBODY)
     r = as_user("echo 1234 > %s/mq/142/uid" % m)
     assert r.returncode == 0, r.stderr
     assert ipc_raw.info("mq", ident)["uid"] == 1234

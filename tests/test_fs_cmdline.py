@@ -68,8 +68,15 @@ def test_proc_mounts_type_and_options(mount_ipcfs):
     assert fields[0] == "ipcfs"
     assert fields[2] == "fuse.ipcfs"
     options = fields[3].split(",")
-    assert "default_permissions" in options
+    # The daemon checks every call itself (ipcfs(1), PERMISSIONS): the
+    # kernel's mode checks would refuse what ipcperms() allows.
+    assert "default_permissions" not in options
     assert "allow_other" in options
+
+
+def test_default_permissions_is_not_passed_on(mount_ipcfs):
+    m = mount_ipcfs("-o", "allow_other,default_permissions")
+    assert "default_permissions" not in mounts_line(m.path)[3].split(",")
 
 
 def test_fsname_can_be_chosen(mount_ipcfs):
@@ -142,7 +149,7 @@ def test_mount_t_fuse_ipcfs_and_fstab(ipcfs_bin, tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split()[:3] == ["ipcfs", str(mnt), "fuse.ipcfs"]
-    assert "allow_other" in lines[0] and "default_permissions" in lines[0]
+    assert "allow_other" in lines[0]
     assert lines[1] == "77"
     assert lines[2].split()[:3] == ["ipcfs", str(mnt), "fuse.ipcfs"]
     assert lines[3] == "77"
