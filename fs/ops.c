@@ -7,6 +7,7 @@
 #include "ipcfs.h"
 #include "access.h"
 #include "blocking.h"
+#include "listing.h"
 #include "quota.h"
 
 #include <ctype.h>
@@ -563,12 +564,12 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 /* Open files and directories                                         */
 /* ------------------------------------------------------------------ */
 
-/* The state of every open directory and message file is kept in a list:
- * what is still open when the session ends gets no release, and is freed
- * by ipcfs_files_clear(). */
+/* The state of every open message file is kept in a list: what is still
+ * open when the session ends gets no release, and is freed by
+ * ipcfs_files_clear().  Open directories hold nothing (listing.h): the
+ * is_dir of open_track() is ignored. */
 struct open_file {
 	struct open_file *prev, *next;
-	bool is_dir;
 };
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -576,7 +577,7 @@ static struct open_file *open_files;
 
 static void open_track(struct open_file *f, bool is_dir)
 {
-	f->is_dir = is_dir;
+	(void)is_dir;
 	f->prev = NULL;
 	pthread_mutex_lock(&open_lock);
 	f->next = open_files;
@@ -598,8 +599,6 @@ static void open_untrack(struct open_file *f)
 	pthread_mutex_unlock(&open_lock);
 }
 
-static void dirbuf_free(struct open_file *f);
-
 void ipcfs_files_clear(void)
 {
 	pthread_mutex_lock(&open_lock);
@@ -607,10 +606,7 @@ void ipcfs_files_clear(void)
 		struct open_file *f = open_files;
 
 		open_files = f->next;
-		if (f->is_dir)
-			dirbuf_free(f);
-		else
-			free(f);
+		free(f);
 	}
 	pthread_mutex_unlock(&open_lock);
 }
@@ -619,262 +615,51 @@ void ipcfs_files_clear(void)
 /* Directories                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A listing, built when a read starts at offset 0 and replied in slices.
- * The lock is held over each reply: the caller may close the directory as
- * soon as the kernel has the bytes, and releasedir must not free them under
- * a writev that has not returned yet. */
-struct dirbuf {
-	struct open_file link; /* first: the list holds it by this */
-	pthread_mutex_t lock;
-	char *p;
-	size_t len, cap;
-};
-
-static int dir_add(fuse_req_t req, struct dirbuf *d, const char *name,
-		   const struct ino_parts *p, bool dir)
-{
-	struct stat st = { .st_ino = ino_make(p),
-			   .st_mode = dir ? S_IFDIR : S_IFREG };
-	size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
-
-	if (d->len + need > d->cap) {
-		size_t cap = d->cap ? d->cap : 4096;
-		char *np;
-
-		while (cap < d->len + need)
-			cap *= 2;
-		np = realloc(d->p, cap);
-		if (!np)
-			return -ENOMEM;
-		d->p = np;
-		d->cap = cap;
-	}
-	fuse_add_direntry(req, d->p + d->len, d->cap - d->len, name, &st,
-			  (off_t)(d->len + need));
-	d->len += need;
-	return 0;
-}
-
-static int list_objects(fuse_req_t req, struct dirbuf *d,
-			const struct ino_parts *dir)
-{
-	struct ipcore_entry *e;
-	size_t count, i;
-	char name[24];
-	int rc = ipcore_list(dir->kind, &e, &count);
-	struct ino_parts p = { .node = NODE_OBJ, .kind = dir->kind,
-			       .via = dir->node == NODE_BYID ? VIA_BYID :
-							       VIA_KEY };
-
-	if (rc)
-		return rc;
-	for (i = 0; i < count && !rc; i++) {
-		if (dir->node == NODE_KIND) {
-			if (e[i].key == IPC_PRIVATE)
-				continue;
-			snprintf(name, sizeof(name), "%d", (int)e[i].key);
-		} else {
-			snprintf(name, sizeof(name), "%d", e[i].id);
-		}
-		p.id = e[i].id;
-		rc = dir_add(req, d, name, &p, true);
-	}
-	free(e);
-	return rc;
-}
-
-static int list_files(fuse_req_t req, struct dirbuf *d,
-		      const struct node_ref *n, unsigned where)
-{
-	size_t count, i;
-	const struct file_def *t = file_table(n->p.kind, &count);
-	struct ino_parts p = { .node = NODE_FILE, .kind = n->p.kind,
-			       .id = n->p.id,
-			       .param = where == IN_OBJ ? 0 : n->p.param };
-	int rc = 0;
-
-	for (i = 0; i < count && !rc; i++) {
-		if (!(t[i].where & where) ||
-		    (where == IN_TYPE && t[i].role == ROLE_SEND &&
-		     n->type <= 0))
-			continue;
-		p.file = (unsigned)i;
-		rc = dir_add(req, d, t[i].name, &p, false);
-	}
-	return rc;
-}
-
-static int build_listing(fuse_req_t req, struct dirbuf *d,
-			 const struct node_ref *n)
-{
-	struct ino_parts self = n->p, parent = { .node = NODE_ROOT };
-	unsigned i;
-	char name[16];
-	int rc;
-
-	switch (n->p.node) {
-	case NODE_BYID:
-		parent = (struct ino_parts){ .node = NODE_KIND,
-					     .kind = n->p.kind };
-		break;
-	case NODE_OBJ:
-		parent = (struct ino_parts){
-			.node = n->p.via == VIA_BYID ? NODE_BYID : NODE_KIND,
-			.kind = n->p.kind };
-		break;
-	case NODE_ELEM:
-	case NODE_TYPES:
-		parent = (struct ino_parts){ .node = NODE_OBJ,
-					     .kind = n->p.kind,
-					     .via = n->p.via, .id = n->p.id };
-		break;
-	case NODE_TYPE:
-		parent = (struct ino_parts){ .node = NODE_TYPES,
-					     .kind = n->p.kind,
-					     .via = n->p.via, .id = n->p.id };
-		break;
-	default:
-		break;
-	}
-	d->len = 0;
-	rc = dir_add(req, d, ".", &self, true);
-	if (!rc)
-		rc = dir_add(req, d, "..", &parent, true);
-	if (rc)
-		return rc;
-
-	switch (n->p.node) {
-	case NODE_ROOT:
-		for (i = 0; i < 3 && !rc; i++) {
-			struct ino_parts k = { .node = NODE_KIND,
-					       .kind = (enum ipcore_kind)i };
-
-			rc = dir_add(req, d, kind_dirs[i], &k, true);
-		}
-		return rc;
-	case NODE_KIND: {
-		struct ino_parts b = { .node = NODE_BYID, .kind = n->p.kind };
-
-		rc = dir_add(req, d, "by-id", &b, true);
-		return rc ? rc : list_objects(req, d, &n->p);
-	}
-	case NODE_BYID:
-		return list_objects(req, d, &n->p);
-	case NODE_OBJ:
-		rc = list_files(req, d, n, IN_OBJ);
-		if (!rc && n->p.kind == IPCORE_SEM && n->o.u.sem.nsems > 1) {
-			struct ino_parts e = self;
-
-			e.node = NODE_ELEM;
-			for (i = 0; i < elements(&n->o) && !rc; i++) {
-				e.param = i;
-				snprintf(name, sizeof(name), "%u", i);
-				rc = dir_add(req, d, name, &e, true);
-			}
-		}
-		if (!rc && n->p.kind == IPCORE_MQ) {
-			struct ino_parts t = self;
-
-			t.node = NODE_TYPES;
-			rc = dir_add(req, d, "type", &t, true);
-		}
-		return rc;
-	case NODE_ELEM:
-		return list_files(req, d, n, IN_ELEM);
-	case NODE_TYPE:
-		return list_files(req, d, n, IN_TYPE);
-	case NODE_TYPES: /* any type can be looked up; none is listed */
-		return 0;
-	case NODE_FILE:
-	case NODE_DYNAMIC:
-		break;
-	}
-	return -ENOTDIR;
-}
-
-static void dirbuf_free(struct open_file *f)
-{
-	struct dirbuf *d = (struct dirbuf *)f;
-
-	pthread_mutex_destroy(&d->lock);
-	free(d->p);
-	free(d);
-}
+/* Listings are served by listing.c, from the offset alone: an open
+ * directory keeps nothing, so open and release only check and answer. */
 
 static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct node_ref n;
-	struct dirbuf *d;
 	int rc = resolve(ino, &n);
 
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (n.p.node == NODE_FILE) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
+	if (!rc && n.p.node == NODE_FILE)
+		rc = -ENOTDIR;
 	/* The directories of an object are listed to those who may read it
 	 * (IPC_STAT), as its mode shows; <kind>/ and by-id/ to everyone, as
 	 * /proc/sysvipc. */
-	rc = node_has_obj(&n.p) ? check_may(req, &n, MAY_READ) : 0;
-	if (rc) {
+	if (!rc && node_has_obj(&n.p))
+		rc = check_may(req, &n, MAY_READ);
+	if (rc)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_mutex_init(&d->lock, NULL);
-	open_track(&d->link, true);
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi)) {
-		open_untrack(&d->link);
-		dirbuf_free(&d->link);
-	}
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
 	struct node_ref n;
-	int rc;
+	struct listing_dir d;
+	int rc = resolve(ino, &n);
 
-	pthread_mutex_lock(&d->lock);
-	if (off == 0) {
-		rc = resolve(ino, &n);
-		if (!rc)
-			rc = build_listing(req, d, &n);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			goto out;
-		}
+	(void)fi;
+	if (!rc && n.p.node == NODE_FILE)
+		rc = -ENOTDIR;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
 	}
-	if (off < 0 || (size_t)off >= d->len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, d->p + off,
-			       d->len - (size_t)off < size ?
-				       d->len - (size_t)off : size);
-out:
-	pthread_mutex_unlock(&d->lock);
+	d = (struct listing_dir){ .p = n.p, .type = n.type,
+				  .o = node_has_obj(&n.p) ? &n.o : NULL };
+	listing_readdir(req, &d, size, off);
 }
 
 static void ipcfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
-
-	(void)ino;
-	pthread_mutex_lock(&d->lock); /* a reply may still be on its way */
-	pthread_mutex_unlock(&d->lock);
-	open_untrack(&d->link);
-	dirbuf_free(&d->link);
+	(void)ino, (void)fi;
 	fuse_reply_err(req, 0);
 }
 
