@@ -566,8 +566,7 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 
 /* The state of every open message file is kept in a list: what is still
  * open when the session ends gets no release, and is freed by
- * ipcfs_files_clear().  Open directories hold nothing (listing.h): the
- * is_dir of open_track() is ignored. */
+ * ipcfs_files_clear().  Open directories hold nothing (listing.h). */
 struct open_file {
 	struct open_file *prev, *next;
 };
@@ -575,9 +574,8 @@ struct open_file {
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct open_file *open_files;
 
-static void open_track(struct open_file *f, bool is_dir)
+static void open_track(struct open_file *f)
 {
-	(void)is_dir;
 	f->prev = NULL;
 	pthread_mutex_lock(&open_lock);
 	f->next = open_files;
@@ -980,7 +978,7 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		}
 		h->type = n.type;
 		h->uid = uid;
-		open_track(&h->link, false);
+		open_track(&h->link);
 		fi->fh = (uintptr_t)h;
 		if (fuse_reply_open(req, fi)) {
 			open_untrack(&h->link);
