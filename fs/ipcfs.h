@@ -220,10 +220,6 @@ int attr_format(const struct file_def *f, long long v, char *buf,
 int attr_parse(const struct file_def *f, const char *text, size_t len,
 	       long long *v);
 
-/* Parses a size: a positive decimal with an optional K, M or G suffix
- * (powers of 1024), as mkdir shm/<key>:<size> and -o shm_size= take it. */
-bool parse_size(const char *s, unsigned long long *v);
-
 /* True if the caller may do what IPC_SET and IPC_RMID allow: it is the
  * object's owner or creator, or root. */
 bool caller_owns(const struct fuse_ctx *ctx, const struct ipcore_perm *perm);
