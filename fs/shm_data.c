@@ -57,12 +57,10 @@ struct shm_data {
 	struct seg *segs; /* segments with open files */
 };
 
-int shm_data_mount(struct fuse_session *se, const char *mountpoint,
-		   enum shm_data_mode mode, struct shm_data **out)
+int shm_data_new(enum shm_data_mode mode, struct shm_data **out)
 {
 	struct shm_data *sd = calloc(1, sizeof(*sd));
 	struct rlimit rl;
-	int rc;
 
 	if (sd == NULL)
 		return -ENOMEM;
@@ -74,8 +72,9 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 		if (sd->pt.required && !sd->pt.ask) {
 			fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough needs "
 				 "CAP_SYS_ADMIN\n");
-			rc = -EPERM;
-			goto fail;
+			pthread_mutex_destroy(&sd->lock);
+			free(sd);
+			return -EPERM;
 		}
 	}
 	/* Each segment with open files holds one descriptor (its shmem
@@ -88,15 +87,25 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 	 * kills); a daemon run with one stores through its attachment. */
 	sd->file_writes = getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
 			  rl.rlim_cur == RLIM_INFINITY;
-	rc = passthrough_mount(&sd->pt, se, mountpoint);
-	if (rc != 0)
-		goto fail;
 	*out = sd;
 	return 0;
-fail:
-	pthread_mutex_destroy(&sd->lock);
-	free(sd);
-	return rc;
+}
+
+int shm_data_mount(struct fuse_session *se, const char *mountpoint,
+		   enum shm_data_mode mode, struct shm_data **out)
+{
+	struct shm_data *sd;
+	int rc = shm_data_new(mode, &sd);
+
+	if (rc != 0)
+		return rc;
+	rc = passthrough_mount(&sd->pt, se, mountpoint);
+	if (rc != 0) {
+		shm_data_destroy(sd);
+		return rc;
+	}
+	*out = sd;
+	return 0;
 }
 
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn)
