@@ -1,4 +1,4 @@
-/* names — see names.h.  Moved unchanged from ops.c and nodes.c. */
+/* names — see names.h.  Moved from ops.c and nodes.c. */
 #include "names.h"
 
 #include <ctype.h>
@@ -46,7 +46,10 @@ bool names_parse_key(const char *name, struct key_name *kn)
 	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
 		unsigned long long u;
 
-		if (!isxdigit((unsigned char)buf[2]))
+		/* Hex digits only: strtoull() would take a second 0x
+		 * ("0x0x7b", found by fuzz_keyname). */
+		if (!buf[2] ||
+		    buf[2 + strspn(buf + 2, "0123456789abcdefABCDEF")])
 			return false;
 		errno = 0;
 		u = strtoull(buf + 2, &end, 16);
