@@ -29,7 +29,8 @@
  *
  * IPCFS_FUZZ_ANY_DIR_OFFSET=1: READDIR offsets are any non-negative number
  * (lseek(2) on a directory allows them); by default they are 0, the end,
- * or an offset a reply handed out.
+ * or an offset a reply handed out.  IPCFS_FUZZ_TRACE=1 prints each request
+ * and how it was answered (to read a reproducer).
  */
 #include "fuzz.h"
 #include "ipcfs.h"
@@ -136,7 +137,9 @@ static uint64_t next_unique = 2; /* even: the kernel's interrupts are odd */
 
 static struct fuse_session *se;
 static struct ipcfs fs;
+static int object_ids[4]; /* of reset_objects(), for names in by-id/ */
 static bool any_dir_offset;
+static bool trace; /* IPCFS_FUZZ_TRACE=1: each request on stderr */
 
 static struct pending *find_pending(uint64_t unique)
 {
@@ -390,6 +393,10 @@ static struct pending *send_req(uint32_t opcode, uint64_t nodeid,
 	fuse_session_process_buf(se, &fb);
 	free(b);
 	pthread_mutex_lock(&lock);
+	if (trace)
+		fprintf(stderr, "op %u node %llx uid %u size %u: %s %d\n",
+			opcode, (unsigned long long)nodeid, c->uid, size,
+			p->replied ? "answered" : "pending", p->error);
 	CHECK(p->replied || no_reply(opcode) || opcode == FUSE_READ ||
 	      opcode == FUSE_WRITE, "op %u on %llu not answered", opcode,
 	      (unsigned long long)nodeid);
@@ -516,7 +523,8 @@ static int pick_open(struct input *in, bool dir)
 }
 
 /* A name as the kernel sends it: 1..255 bytes, no NUL, no '/', not "."
- * or "..".  Mostly a name the filesystem knows. */
+ * or "..".  Mostly a name the filesystem knows, or the id of one of the
+ * objects every input starts with. */
 static size_t pick_name(struct input *in, char *name)
 {
 	static const char *const words[] = {
@@ -531,6 +539,10 @@ static size_t pick_name(struct input *in, char *name)
 	uint8_t b = in_u8(in);
 	size_t n, i;
 
+	if (b >= 0xb0 && b < 0xc0) {
+		snprintf(name, 256, "%d", object_ids[b % 4]);
+		return strlen(name);
+	}
 	if (b < 0xc0) {
 		strcpy(name, words[b % (sizeof(words) / sizeof(words[0]))]);
 		return strlen(name);
@@ -933,6 +945,10 @@ static void reset_objects(void)
 	ds.sem_perm.uid = 1000;
 	ds.sem_perm.gid = 1000;
 	CHECK(semctl(priv, 0, IPC_SET, &ds) == 0, "IPC_SET");
+	object_ids[0] = sem;
+	object_ids[1] = shm;
+	object_ids[2] = mq;
+	object_ids[3] = priv;
 }
 
 /* Writes a sysctl of this IPC namespace. */
@@ -983,6 +999,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	check_private_namespace();
 	any_dir_offset = e && !strcmp(e, "1");
+	e = getenv("IPCFS_FUZZ_TRACE");
+	trace = e && !strcmp(e, "1");
 	fuse_set_log_func(fuzz_quiet_log);
 	/* Segments of up to 1 MiB, 64 MiB in all: mkdir shm/<k>:<size> then
 	 * an O_TRUNC open would zero-fill whatever the kernel allows. */
