@@ -25,7 +25,9 @@
  * names of 1..255 bytes without '/' or NUL; every request but READ and
  * WRITE (which may wait) is answered before process_buf returns, and every
  * waiting one within 5 s of its interrupt.  The INIT reply keeps the
- * writeback cache and readdirplus off.
+ * writeback cache and readdirplus off.  After every request of a caller
+ * other than root, the objects it neither owns nor created keep their
+ * owner, group and mode and still exist (check_owners).
  *
  * IPCFS_FUZZ_ANY_DIR_OFFSET=1: READDIR offsets are any non-negative number
  * (lseek(2) on a directory allows them); by default they are 0, the end,
@@ -589,6 +591,71 @@ static uint64_t pick_offset(struct input *in, uint32_t size)
 }
 
 /* ------------------------------------------------------------------ */
+/* Ownership: only root, the owner or the creator change it           */
+/* ------------------------------------------------------------------ */
+
+#define MAX_OBJECTS 64
+
+struct owner_view {
+	enum ipcore_kind kind;
+	struct ipcore_entry e;
+};
+
+/* The owner, group and mode of every object, for the caller's check. */
+static size_t owners(struct owner_view *v)
+{
+	static const enum ipcore_kind kinds[] = { IPCORE_SEM, IPCORE_SHM,
+						  IPCORE_MQ };
+	struct ipcore_entry *e;
+	size_t n = 0, count, i, k;
+
+	for (k = 0; k < 3; k++) {
+		CHECK(ipcore_list(kinds[k], &e, &count) == 0, "cannot list");
+		for (i = 0; i < count && n < MAX_OBJECTS; i++)
+			v[n++] = (struct owner_view){ kinds[k], e[i] };
+		free(e);
+	}
+	return n;
+}
+
+/*
+ * After a request of an unprivileged caller: every object it neither owns
+ * nor created has the owner, group and mode it had, and still exists
+ * (IPC_SET and IPC_RMID are for root, the owner and the creator; the
+ * daemon, root itself, must check it: with default_permissions the kernel
+ * lets anyone write an owner-only file of an object whose creator is not
+ * its owner, see file_mode() in ops.c).
+ */
+static void check_owners(const struct caller *c, uint32_t opcode,
+			 const struct owner_view *before, size_t nbefore)
+{
+	struct owner_view after[MAX_OBJECTS];
+	size_t nafter = owners(after), i, j;
+
+	for (i = 0; i < nbefore; i++) {
+		const struct ipcore_entry *b = &before[i].e;
+		bool mine = c->uid == b->uid || c->uid == b->cuid;
+
+		for (j = 0; j < nafter; j++)
+			if (after[j].kind == before[i].kind &&
+			    after[j].e.id == b->id)
+				break;
+		if (mine)
+			continue;
+		CHECK(j < nafter, "op %u of uid %u removed object %d (kind "
+		      "%d) of uid %u, creator %u", opcode, c->uid, b->id,
+		      before[i].kind, b->uid, b->cuid);
+		CHECK(after[j].e.uid == b->uid && after[j].e.gid == b->gid &&
+		      (after[j].e.mode & 0777) == (b->mode & 0777),
+		      "op %u of uid %u changed object %d (kind %d): uid %u->%u "
+		      "gid %u->%u mode 0%o->0%o (creator %u)", opcode, c->uid,
+		      b->id, before[i].kind, b->uid, after[j].e.uid, b->gid,
+		      after[j].e.gid, b->mode & 0777, after[j].e.mode & 0777,
+		      b->cuid);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* The operations                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -1036,12 +1103,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	struct caller c, root = { 0, 0, (uint32_t)getpid() };
-	size_t i;
+	struct owner_view before[MAX_OBJECTS];
+	size_t i, nbefore;
+	unsigned sel;
+	bool watch;
 	int n = 0;
 
 	reset_objects();
 	while (in.left && n++ < MAX_REQUESTS) {
 		pick_caller(&in, &c);
+		/* Only SETATTR, RMDIR and WRITE (to mode, uid, gid) can
+		 * change an owner: the others are not watched (the
+		 * listing costs). */
+		sel = in.left ? in.p[0] % 16 : 0;
+		watch = c.uid && (sel == 4 || sel == 6 || sel == 10);
+		nbefore = watch ? owners(before) : 0;
 		switch (in_u8(&in) % 16) {
 		case 0: case 1: case 2:
 			do_lookup(&in, &c);
@@ -1094,6 +1170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			do_other(&in, &c);
 			break;
 		}
+		if (watch && npend)
+			check_owners(&c, pend[npend - 1].opcode, before,
+				     nbefore);
 	}
 	/* The end, as the kernel would make it: what waits is interrupted,
 	 * files are released, lookups forgotten. */
