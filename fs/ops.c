@@ -8,9 +8,9 @@
 #include "access.h"
 #include "blocking.h"
 #include "listing.h"
+#include "names.h"
 #include "quota.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Root, kind and by-id directories never change. */
@@ -56,77 +57,8 @@
 static const char *const kind_dirs[] = { "sem", "shm", "mq" };
 
 /* ------------------------------------------------------------------ */
-/* Names                                                              */
+/* Names (the parsers are in names.c)                                 */
 /* ------------------------------------------------------------------ */
-
-/* Parses a whole decimal number in [min, max]; *canonical tells whether s
- * is the way printf("%lld") writes it. */
-static bool parse_dec(const char *s, long long min, long long max,
-		      long long *v, bool *canonical)
-{
-	char *end, again[32];
-	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
-
-	if (!isdigit((unsigned char)*d))
-		return false;
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	if (errno || *end || *v < min || *v > max)
-		return false;
-	snprintf(again, sizeof(again), "%lld", *v);
-	*canonical = !strcmp(again, s);
-	return true;
-}
-
-/*
- * An object directory's name: the key in decimal (canonical: VIA_KEY) or
- * in any other spelling, e.g. 0x-hex as ipcs prints it (VIA_ALIAS),
- * optionally followed by ":<size>" (VIA_SIZED): the set's nsems or the
- * segment's size, as mkdir takes it.
- */
-struct key_name {
-	key_t key;
-	enum via via;
-	bool sized;
-	unsigned long long size;
-};
-
-static bool parse_key_name(const char *name, struct key_name *kn)
-{
-	char buf[64], *colon, *end;
-	long long v;
-	bool canonical = false;
-
-	if (strlen(name) >= sizeof(buf))
-		return false;
-	strcpy(buf, name);
-	colon = strchr(buf, ':');
-	kn->sized = colon != NULL;
-	kn->size = 0;
-	if (colon) {
-		*colon = '\0';
-		if (!parse_size(colon + 1, &kn->size))
-			return false;
-	}
-	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
-		unsigned long long u;
-
-		if (!isxdigit((unsigned char)buf[2]))
-			return false;
-		errno = 0;
-		u = strtoull(buf + 2, &end, 16);
-		if (errno || *end || u > UINT32_MAX)
-			return false;
-		kn->key = (key_t)(int32_t)(uint32_t)u;
-	} else {
-		if (!parse_dec(buf, IPCORE_KEY_MIN, IPCORE_KEY_MAX, &v,
-			       &canonical))
-			return false;
-		kn->key = (key_t)v;
-	}
-	kn->via = kn->sized ? VIA_SIZED : canonical ? VIA_KEY : VIA_ALIAS;
-	return true;
-}
 
 /* Finds the object named by a key name; IPC_PRIVATE names nothing (a get
  * of it would create an object). */
@@ -169,11 +101,11 @@ static int find_child_object(const struct ino_parts *parent, const char *name,
 
 	if (parent->node == NODE_BYID) {
 		*via = VIA_BYID;
-		if (!parse_dec(name, 0, INT_MAX, &id, &canonical) || !canonical)
+		if (!names_parse_dec(name, 0, INT_MAX, &id, &canonical) || !canonical)
 			return -ENOENT;
 		return obj_stat(parent->kind, (int)id, o);
 	}
-	if (!parse_key_name(name, &kn))
+	if (!names_parse_key(name, &kn))
 		return -ENOENT;
 	*via = kn.via;
 	return find_by_key(parent->kind, &kn, o);
@@ -460,7 +392,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 	case NODE_ELEM:
 		if (pp->kind == IPCORE_SEM && pp->node == NODE_OBJ &&
 		    parent->o.u.sem.nsems > 1 &&
-		    parse_dec(name, 0, (long long)elements(&parent->o) - 1,
+		    names_parse_dec(name, 0, (long long)elements(&parent->o) - 1,
 			      &v, &canonical) && canonical) {
 			cp->node = NODE_ELEM;
 			cp->param = (unsigned)v;
@@ -483,7 +415,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		return 0;
 	case NODE_TYPES:
 		/* LONG_MIN has no absolute value for msgrcv(2) to take. */
-		if (!parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
+		if (!names_parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
 		    !canonical)
 			return -ENOENT;
 		cp->node = NODE_TYPE;
@@ -745,7 +677,7 @@ static void ipcfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (!parse_key_name(name, &kn) || kn.key == IPC_PRIVATE ||
+	if (!names_parse_key(name, &kn) || kn.key == IPC_PRIVATE ||
 	    (kn.sized && p.p.kind == IPCORE_MQ) ||
 	    (p.p.kind == IPCORE_SEM && kn.size > INT_MAX)) {
 		fuse_reply_err(req, EINVAL);
@@ -1256,6 +1188,23 @@ static void ipcfs_init(void *userdata, struct fuse_conn_info *conn)
 				  FUSE_CAP_READDIRPLUS_AUTO |
 				  FUSE_CAP_WRITEBACK_CACHE);
 	shm_data_init(fs->shm_data, conn);
+}
+
+int ipcfs_state_init(struct ipcfs *fs, size_t shm_size,
+		     unsigned int max_files_per_user)
+{
+	fs->shm_size = shm_size;
+	fs->daemon_uid = geteuid();
+	fs->daemon_gid = getegid();
+	fs->started = time(NULL);
+	fs->userns = access_daemon_userns();
+	return quota_new(&fs->open_quota, max_files_per_user);
+}
+
+void ipcfs_state_free(struct ipcfs *fs)
+{
+	quota_free(fs->open_quota);
+	fs->open_quota = NULL;
 }
 
 const struct fuse_lowlevel_ops ipcfs_ops = {
