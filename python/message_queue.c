@@ -317,11 +317,12 @@ send_short(PyObject *self, const char *text, size_t len)
 
 /*
  * The error of a failed send.  msgsnd() answers EINVAL both for a queue
- * that is gone and for a message longer than the queue may ever hold
- * (its max_size, msg_qbytes, or the system's MSGMAX).  The table makes
- * EINVAL ExistentialError, right for the first; for the second, on a
- * queue that is still there, 1.1.0 raises OSError(EINVAL) (its default
- * case), and so do we, with words that say why.
+ * that is gone and for a message longer than the system lets any queue
+ * hold (MSGMAX; a message longer than the queue's own max_size instead
+ * waits, or is BusyError, as the kernel may yet raise that limit).  The
+ * table makes EINVAL ExistentialError, right for the first; for the
+ * second, on a queue that is still there, 1.1.0 raises OSError(EINVAL)
+ * (its default case), and so do we, with words that say why.
  */
 Py_NO_INLINE static PyObject *
 send_error(PyObject *self, int rc)
@@ -331,8 +332,8 @@ send_error(PyObject *self, int rc)
     if (rc == -EINVAL && ipcore_mq_stat(MQ(self)->id, &info) == 0) {
         PyObject *exc = PyObject_CallFunction(
             PyExc_OSError, "is", EINVAL,
-            "The message is longer than the queue can ever hold (its "
-            "max_size, or the system's MSGMAX)");
+            "The message is longer than the system lets a queue hold "
+            "(MSGMAX, /proc/sys/kernel/msgmax)");
 
         if (exc) {
             PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
