@@ -144,7 +144,7 @@ def test_failed_reinit_leaves_the_set_handle_as_it_was(made):
     survives("""
         s = sysv_ipc.SemaphoreSet(%d, 0)
         try:
-            s.__init__(%d, 0)
+            s.__init__(%d, 0, 0, 0o200)  # asks for write only
         except sysv_ipc.PermissionsError:
             pass
         else:
