@@ -7,7 +7,9 @@ changes a list, generators.  Each call either works or raises a normal
 exception: never a crash, never SystemError.
 
 A call that would wait (acquire, receive, send on a full queue) is cut
-short by SIGALRM, whose handler raises (PEP 475 lets it through).
+short by a SIGUSR1 that a watchdog thread sends after 20 ms, whose
+handler raises (PEP 475 lets it through).  Not SIGALRM, whose timer
+pytest-timeout uses.
 
 The number of examples is a settings profile: "default" keeps the normal
 suite fast; IPCFS_HYPOTHESIS_PROFILE=long runs many more, e.g.
@@ -18,6 +20,8 @@ suite fast; IPCFS_HYPOTHESIS_PROFILE=long runs many more, e.g.
 import inspect
 import os
 import signal
+import threading
+import time
 
 import pytest
 
@@ -177,21 +181,71 @@ def harmless(name, args, kwargs):
 
 # ------------------------------------------------------------- the calls
 
+class Watchdog:
+    """Sends SIGUSR1 to the main thread when a call outlasts its time."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.deadline = None
+        self.main = threading.main_thread().ident
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        with self.cond:
+            while True:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                left = self.deadline - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                self.deadline = None
+                signal.pthread_kill(self.main, signal.SIGUSR1)
+
+    def arm(self, seconds):
+        with self.cond:
+            self.deadline = time.monotonic() + seconds
+            self.cond.notify()
+
+    def disarm(self):
+        with self.cond:
+            self.deadline = None
+
+
+watchdog = Watchdog()
+
+
+def on_alarm(signum, frame):
+    raise Timeout()
+
+
+@pytest.fixture(autouse=True)
+def _alarm_handler():
+    old = signal.signal(signal.SIGUSR1, on_alarm)
+    yield
+    signal.signal(signal.SIGUSR1, old)
+
+
+def let_handlers_run():
+    """A Python call: a signal that came meanwhile is handled here."""
+
+
 def call_safely(f):
     """Runs f(); a normal exception is fine, SystemError is not."""
-    def on_alarm(signum, frame):
-        raise Timeout()
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, 0.02)
+    watchdog.arm(0.02)
     try:
-        f()
+        try:
+            f()
+        finally:
+            watchdog.disarm()
+            # A signal sent just before disarm() raises here, inside
+            # the try, rather than later in the test.
+            let_handlers_run()
     except SystemError:
         raise
     except Exception:
         pass
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 keywords = st.sampled_from([
