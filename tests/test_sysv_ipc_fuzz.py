@@ -204,13 +204,19 @@ class Watchdog:
                 signal.pthread_kill(self.main, signal.SIGUSR1)
 
     def arm(self, seconds):
+        """Returns the deadline it replaces, for disarm()."""
         with self.cond:
+            previous = self.deadline
             self.deadline = time.monotonic() + seconds
+            if previous is not None:  # a call within a call
+                self.deadline = min(self.deadline, previous)
             self.cond.notify()
+            return previous
 
-    def disarm(self):
+    def disarm(self, previous):
         with self.cond:
-            self.deadline = None
+            self.deadline = previous
+            self.cond.notify()
 
 
 watchdog = Watchdog()
@@ -233,12 +239,12 @@ def let_handlers_run():
 
 def call_safely(f):
     """Runs f(); a normal exception is fine, SystemError is not."""
-    watchdog.arm(0.02)
+    previous = watchdog.arm(0.02)
     try:
         try:
             f()
         finally:
-            watchdog.disarm()
+            watchdog.disarm(previous)
             # A signal sent just before disarm() raises here, inside
             # the try, rather than later in the test.
             let_handlers_run()
