@@ -200,7 +200,9 @@ class Watchdog:
                 if left > 0:
                     self.cond.wait(left)
                     continue
-                self.deadline = None
+                # Again every 20 ms until disarmed: a signal taken by an
+                # inner call must not leave the outer one waiting.
+                self.deadline = time.monotonic() + 0.02
                 signal.pthread_kill(self.main, signal.SIGUSR1)
 
     def arm(self, seconds):
