@@ -1883,7 +1883,12 @@ class Coordinator:
         return 0
 
 
+def on_sigterm(*a):
+    raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGTERM, on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("seconds", nargs="?", type=int, default=60)
     ap.add_argument("--seed", type=int, default=None)
