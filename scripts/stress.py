@@ -5,7 +5,8 @@ mount namespace; run as root.
 
 What runs, for SECONDS:
 
-* an ipcfs daemon (-o allow_other, data=auto or data=fallback, chosen at
+* an ipcfs daemon (-o allow_other, data=auto or data=fallback, and -s,
+  clone_fd, max_threads=4 or the default threads, chosen at
   random at each start), optionally under --daemon-prefix (e.g. valgrind);
 * worker processes doing random operations through the mount, with plain
   file I/O: send/receive (plain and type/<t>/, blocking and O_NONBLOCK,
@@ -552,17 +553,18 @@ class Worker:
             seq = self.begin("%s sem/%d/%s %s (semid %d)"
                              % (op, key, rel, word.decode(), semid),
                              wait=not nb)
+            t0 = now()
             self.log("B %d sem %d %d %d fs %s\n" % (seq, semid, elem, delta,
-                                                   now()))
+                                                   t0))
             if not nb:
                 self.arm()
             k = libc.write(fd, word, len(word))
             err = ctypes.get_errno() if k < 0 else 0
             self.disarm()
             self.idle()
-            self.log("E %d %s\n" % (seq, "ok" if k == len(word) else
-                                    errno.errorcode.get(err, err) if k < 0
-                                    else "short%d" % k))
+            self.log("E %d %s %.3f\n" % (seq, "ok" if k == len(word) else
+                                         errno.errorcode.get(err, err) if k < 0
+                                         else "short%d" % k, now() - t0))
             desc = "write %r to sem/%d/%s (semid %d)" % (word, key, rel,
                                                         semid)
             if 0 <= k < len(word):
@@ -1190,6 +1192,7 @@ class Coordinator:
         self.prefix = shlex.split(args.daemon_prefix or "")
         self.clog = None
         self.fail_errnos = collections.defaultdict(collections.Counter)
+        self.longest_v = (0.0, "", "", "")
 
     # -------------------------------------------------------------- daemon
     def start_daemon(self):
@@ -1200,13 +1203,21 @@ class Coordinator:
         path = os.path.join(self.logdir, "daemon%d.log" % n)
         self.daemon_log = open(path, "w+")
         self.daemon_logs.append((path, mode))
-        cmd = self.prefix + [str(IPCFS), "-f", "-o",
-                             "allow_other,data=%s" % mode, self.mnt]
+        threads = self.rng.choice(self.args.threading)
+        self.max_threads = {"s": 1, "clone_fd": 10}.get(
+            threads, int(threads.split("=")[1]) if "=" in threads else 10)
+        self.daemon_threading = threads
+        extra = (["-s"] if threads == "s" else [] if threads == "default"
+                 else ["-o", threads])
+        cmd = self.prefix + [str(IPCFS), "-f"] + extra + [
+            "-o", "allow_other,data=%s" % mode, self.mnt]
         self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=self.daemon_log,
                                        stderr=subprocess.STDOUT,
                                        preexec_fn=set_pdeathsig,
                                        start_new_session=True)
+        print("stress: daemon %d: %s" % (n, " ".join(cmd[len(self.prefix):])),
+              flush=True)
         deadline = now() + (300 if self.prefix else 30)
         while not is_mounted(self.mnt):
             if self.daemon.poll() is not None or now() > deadline:
@@ -1377,16 +1388,23 @@ class Coordinator:
 
     def within(self, fig, base):
         return (fig["rss_kib"] <= base["rss_kib"] + self.args.rss_slack_kib
-                and fig["fds"] <= base["fds"]
+                and fig["fds"] <= self.fd_ceiling(base)
                 and fig["threads"] <= self.thread_ceiling(base))
 
-    @staticmethod
-    def thread_ceiling(base):
+    def thread_ceiling(self, base):
         """libfuse keeps the workers it started (up to max_threads, 10 by
         default) for good, so a busy run may end with more than a quiet
-        warm-up had: the main thread, the waiter watcher and 10 workers.
-        Waiter threads (one per waiting call) must all be gone."""
-        return max(base["threads"], 2 + 10)
+        warm-up had: the main thread, the waiter watcher and max_threads
+        workers.  Waiter threads (one per waiting call) must all be
+        gone."""
+        return max(base["threads"], 2 + self.max_threads)
+
+    def fd_ceiling(self, base):
+        """With clone_fd each libfuse worker has a descriptor of its own."""
+        if self.daemon_threading != "clone_fd":
+            return base["fds"]
+        return base["fds"] + max(0, self.thread_ceiling(base) -
+                                 base["threads"])
 
     # -------------------------------------------------------------- objects
     def create_objects(self):
@@ -1567,8 +1585,11 @@ class Coordinator:
             self.daemon.wait()
         if not ok:
             self.violations.add("fusermount3 -u failed at the end")
-        if code != 0 and not self.prefix:
-            self.violations.add("ipcfs exited with %s at the end" % code)
+        if code != 0:
+            self.violations.add("ipcfs exited with %s at the end" % code,
+                                "(under --daemon-prefix, the wrapper's own "
+                                "error exit code counts: see its output)"
+                                if self.prefix else "")
         self.daemon_exit = code
 
     def cleanup(self):
@@ -1634,6 +1655,10 @@ class Coordinator:
                     b = begun.get(parts[0])
                     if b:
                         b.append(parts[1])
+                        if b[0] == "sem" and b[4] == "fs" and len(parts) > 2 \
+                                and int(b[3]) > 0:
+                            self.longest_v = max(self.longest_v, (
+                                float(parts[2]), parts[1], b[1], b[2]))
                 elif tag in ("G", "D"):
                     b = begun.get(parts[0])
                     src = "worker %d %s" % (inc, "drain" if tag == "D"
@@ -1810,7 +1835,13 @@ class Coordinator:
         for path, mode in self.daemon_logs:
             text = open(path).read()
             if self.prefix:
-                continue  # the wrapper prints its own things
+                # The wrapper prints its own things (e.g. valgrind's
+                # summary); those of the last daemon, which was unmounted
+                # cleanly, are the ones that count.
+                if path == self.daemon_logs[-1][0]:
+                    print("stress: the last daemon's wrapper printed:\n"
+                          + "\n".join(text.splitlines()[-40:]))
+                continue
             if text.strip():
                 (self.violations.add if complaints.search(text) else
                  lambda *a: None)("the daemon printed complaints",
@@ -1856,16 +1887,19 @@ class Coordinator:
               "the queue was removed)" % (s["lost"], s["duplicated"],
                                           s["lost_daemon_kill"],
                                           s["lost_removed_queue"]))
-        print("semaphores: %d accounted operations" % s["sem_ops"])
+        print("semaphores: %d accounted operations; longest V through an "
+              "op file (never waits in semop; for information): %.3f s (%s, "
+              "set %s element %s)" % ((s["sem_ops"],) + self.longest_v))
         for line in s["sem_lines"]:
             print("  " + line)
         b, e = self.figures.get("baseline"), self.figures.get("end")
         if b and e:
             print("daemon: RSS %d -> %d KiB, fds %d -> %d, threads %d -> %d "
-                  "(allowed: RSS +%d KiB, fds +0, threads <= %d)"
-                  % (b["rss_kib"], e["rss_kib"], b["fds"], e["fds"],
-                     b["threads"], e["threads"], self.args.rss_slack_kib,
-                     self.thread_ceiling(b)))
+                  "(allowed: RSS +%d KiB, fds <= %d, threads <= %d; last daemon: "
+                  "%s)" % (b["rss_kib"], e["rss_kib"], b["fds"], e["fds"],
+                           b["threads"], e["threads"], self.args.rss_slack_kib,
+                           self.fd_ceiling(b), self.thread_ceiling(b),
+                           self.daemon_threading))
             if not self.within(e, b):
                 self.violations.add("the daemon did not return to its "
                                     "baseline", "before %s, after %s"
@@ -1898,6 +1932,9 @@ def main():
     ap.add_argument("--daemon-prefix", default="",
                     help="run the daemon under this command, e.g. "
                     "'valgrind --error-exitcode=99'")
+    ap.add_argument("--threading", default="default,s,clone_fd,max_threads=4",
+                    help="daemon thread settings to pick from at each start "
+                    "(comma-separated: default, s, clone_fd, max_threads=N)")
     ap.add_argument("--hang-bound", type=float, default=30.0)
     ap.add_argument("--kill-rate", type=float, default=0.3,
                     help="chance per 20 ms tick of killing a caller")
@@ -1906,6 +1943,7 @@ def main():
     a = ap.parse_args()
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
+    a.threading = a.threading.split(",")
     if a.restarts is None:
         a.restarts = min(5, max(1, a.seconds // 30))
     parent = os.getppid()
