@@ -1172,7 +1172,10 @@ class Coordinator:
     def __init__(self, args):
         self.args = args
         self.seed = args.seed
-        self.rng = random.Random(self.seed)
+        # Separate generators, so that the daemon settings and the restart
+        # times of a seed do not depend on how many kill ticks ran.
+        self.rng = random.Random("%d-kills" % self.seed)
+        self.drng = random.Random("%d-daemon" % self.seed)
         self.scratch = args.scratch
         self.mnt = os.path.join(self.scratch, "mnt")
         self.logdir = os.path.join(self.scratch, "log")
@@ -1196,14 +1199,14 @@ class Coordinator:
 
     # -------------------------------------------------------------- daemon
     def start_daemon(self):
-        mode = self.rng.choice(("auto", "auto", "fallback"))
+        mode = self.drng.choice(("auto", "auto", "fallback"))
         self.sh.set_flag(FALLBACK, 1 if mode == "fallback" else 0)
         self.sh.set_flag(GEN, (self.sh.flag(GEN) + 1) % 256)
         n = len(self.daemon_logs)
         path = os.path.join(self.logdir, "daemon%d.log" % n)
         self.daemon_log = open(path, "w+")
         self.daemon_logs.append((path, mode))
-        threads = self.rng.choice(self.args.threading)
+        threads = self.drng.choice(self.args.threading)
         self.max_threads = {"s": 1, "clone_fd": 10}.get(
             threads, int(threads.split("=")[1]) if "=" in threads else 10)
         self.daemon_threading = threads
@@ -1244,7 +1247,7 @@ class Coordinator:
     def restart_daemon(self):
         self.restarts += 1
         self.kill_daemon()
-        time.sleep(self.rng.random() * 0.3)   # callers meet the empty dir
+        time.sleep(self.drng.random() * 0.3)  # callers meet the empty dir
         self.start_daemon()
 
     # -------------------------------------------------------------- workers
@@ -1344,8 +1347,19 @@ class Coordinator:
                 self.hung.add((inc, t0))
                 self.violations.add(
                     "a call hung for more than %d s" % bound,
-                    "worker %d (%s, pid %d): %s\n%s" % (
-                        inc, role, pid, desc, self.stack_of(pid)))
+                    "worker %d (%s, pid %d): %s\n%s\ndaemon (%s) threads: %s"
+                    % (inc, role, pid, desc, self.stack_of(pid),
+                       self.daemon_threading, self.daemon_threads()))
+
+    def daemon_threads(self):
+        out = collections.Counter()
+        try:
+            for t in os.listdir("/proc/%d/task" % self.daemon.pid):
+                with open("/proc/%d/task/%s/wchan" % (self.daemon.pid, t)) as f:
+                    out[f.read()] += 1
+        except OSError:
+            pass
+        return ", ".join("%d in %s" % (n, w) for w, n in out.items())
 
     @staticmethod
     def stack_of(pid):
@@ -1468,7 +1482,7 @@ class Coordinator:
         # Restarts in the first 60% of the run; the baseline comes after
         # the last one, after a warm-up, so that the rest of the run is
         # measured on one daemon.
-        times = sorted(start + a.seconds * self.rng.uniform(0.1, 0.6)
+        times = sorted(start + a.seconds * self.drng.uniform(0.1, 0.6)
                        for _ in range(a.restarts))
         baseline_at = (times[-1] if times else start) + min(
             5.0, a.seconds * 0.1)
