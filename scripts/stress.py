@@ -77,6 +77,7 @@ import argparse
 import collections
 import ctypes
 import errno
+import fcntl
 import mmap
 import os
 import pathlib
@@ -392,6 +393,7 @@ class Worker:
         if stale and key in self.stale and self.stale[key][2] == "mq":
             fd, qid, _, mtype = self.stale[key]
             own = False
+            nb = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
         else:
             dfd, qid = self.objdir("mq", key)
             flags = os.O_WRONLY | (os.O_NONBLOCK if nb else 0)
@@ -527,6 +529,8 @@ class Worker:
             fd, semid, _, _ = self.stale[key]
             elem, own = 0, False
             rel = "op"
+            # The descriptor keeps the flags it was opened with.
+            nb = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
         else:
             dfd, semid = self.objdir("sem", key)
             if stale:
