@@ -684,12 +684,23 @@ class Worker:
                                      ("uid", b"0\n"), ("gid", b"root\n"),
                                      ("mode", b"bogus")))
         path = self.p(kind, key, attr)
-
-        def w():
-            with open(path, "wb", buffering=0) as f:
-                f.write(val)
-        self.fs("fs.attr.write", "write %r to %s" % (val, path), w,
-                expected={errno.EINVAL} if val == b"bogus" else ())
+        desc = "write %r to %s" % (val, path)
+        self.begin(desc, killable=False)
+        stage = "open(O_WRONLY|O_TRUNC)"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+            try:
+                stage = "write"
+                os.write(fd, val)
+            finally:
+                os.close(fd)
+            err = 0
+        except OSError as e:
+            err = e.errno
+        self.idle()
+        self.outcome("fs.attr.write", err,
+                     {errno.EINVAL} if val == b"bogus" else (),
+                     desc + " (at %s)" % stage)
 
     def fs_ls(self):
         kind = self.rng.choice(("mq", "sem", "shm"))
