@@ -27,8 +27,8 @@
 struct blocking;
 struct quota;
 
-/* Send and receive files one user may have open at once (each holds a
- * little of the daemon's memory); the next open is ENFILE.  -o
+/* Attribute, send and receive files one user may have open at once (each
+ * holds a little of the daemon's memory); the next open is ENFILE.  -o
  * max_files_per_user= changes it. */
 #define IPCFS_MAX_FILES_PER_USER 65536
 

@@ -45,8 +45,8 @@ static void usage(const char *prog)
 	       "    -o max_waiters=N       waiting calls of all users (default %u),\n"
 	       "                           plus %u more for each user waiting\n"
 	       "    -o max_files_per_user=N\n"
-	       "                           send and receive files one user may have\n"
-	       "                           open at once (default %u; then ENFILE)\n"
+	       "                           attribute, send and receive files one user\n"
+	       "                           may have open at once (default %u; ENFILE)\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
 	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
 }

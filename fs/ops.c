@@ -866,6 +866,49 @@ static int check_open(fuse_req_t req, const struct node_ref *n, int flags)
 	return -EACCES;
 }
 
+/*
+ * What an open attribute file remembers: the text its last read from
+ * offset 0 gave, so that a reader taking the text in pieces (or cat's
+ * second read, at the end) gets the rest of that same text, never the
+ * tail of a newer value ("0\n" then "0\n" of "100\n").  A read from
+ * offset 0 always reads the kernel anew.
+ */
+struct attr_handle {
+	struct open_file link; /* first: the list holds it by this */
+	uid_t uid;             /* whose quota it counts in */
+	int len;               /* -1: nothing read yet */
+	char text[32];
+};
+
+static pthread_mutex_t attr_text_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void open_attr(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct quota *q = ipcfs_of(req)->open_quota;
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct attr_handle *h;
+
+	if (!quota_take(q, uid)) {
+		fuse_reply_err(req, ENFILE);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		quota_give(q, uid);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->uid = uid;
+	h->len = -1;
+	open_track(&h->link);
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi)) {
+		open_untrack(&h->link);
+		quota_give(q, uid);
+		free(h);
+	}
+}
+
 static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -894,6 +937,10 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		break;
 	}
 	fi->direct_io = 1;
+	if (n.file->role == ROLE_ATTR) {
+		open_attr(req, fi);
+		return;
+	}
 	if (n.file->role == ROLE_SEND || n.file->role == ROLE_RECEIVE) {
 		struct quota *q = ipcfs_of(req)->open_quota;
 		uid_t uid = fuse_req_ctx(req)->uid;
@@ -948,7 +995,8 @@ static int resolve_for_call(fuse_req_t req, fuse_ino_t ino,
 	return rc;
 }
 
-static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct attr_handle *h)
 {
 	struct node_ref n;
 	long long v;
@@ -957,15 +1005,24 @@ static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 
 	if (!rc)
 		rc = check_attr(req, &n, true, false);
-	if (!rc)
+	pthread_mutex_lock(&attr_text_lock);
+	len = h->len;
+	if (len >= 0)
+		memcpy(text, h->text, (size_t)len);
+	pthread_mutex_unlock(&attr_text_lock);
+	if (!rc && (off == 0 || len < 0)) {
 		rc = n.file->get(&n.o, n.p.param, &v);
+		len = rc ? rc : attr_format(n.file, v, text, sizeof(text));
+		rc = len < 0 ? len : 0;
+		if (!rc) {
+			pthread_mutex_lock(&attr_text_lock);
+			memcpy(h->text, text, (size_t)len);
+			h->len = len;
+			pthread_mutex_unlock(&attr_text_lock);
+		}
+	}
 	if (rc) {
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	len = attr_format(n.file, v, text, sizeof(text));
-	if (len < 0) {
-		fuse_reply_err(req, -len);
 		return;
 	}
 	if (off < 0)
@@ -990,7 +1047,8 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	switch (f ? f->role : ROLE_OP) {
 	case ROLE_ATTR:
-		read_attr(req, ino, size, off);
+		read_attr(req, ino, size, off,
+			  (struct attr_handle *)(uintptr_t)fi->fh);
 		return;
 	case ROLE_DATA:
 		shm_data_read(fs->shm_data, req, size, off, fi);
@@ -1104,6 +1162,13 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (f && (f->role == ROLE_SEND || f->role == ROLE_RECEIVE)) {
 		struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
+
+		open_untrack(&h->link);
+		quota_give(ipcfs_of(req)->open_quota, h->uid);
+		free(h);
+	}
+	if (f && f->role == ROLE_ATTR) {
+		struct attr_handle *h = (struct attr_handle *)(uintptr_t)fi->fh;
 
 		open_untrack(&h->link);
 		quota_give(ipcfs_of(req)->open_quota, h->uid);

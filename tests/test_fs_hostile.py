@@ -458,3 +458,23 @@ sys.stdin.readline()
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+def test_an_attribute_read_in_pieces_is_one_value(ipcfs_mount):
+    """cat's second read (at the end of the text) and a reader taking the
+    text a byte at a time get the rest of the text their first read saw,
+    never the tail of a newer value ("0\\n" then "0\\n" of "100\\n")."""
+    m = ipcfs_mount.path
+    msq = ipc_raw.create("mq", key=890, mode=0o600)
+    fd = os.open(m / "mq/890/current_bytes", os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"0\n"
+        ipc_raw.msg_send(msq, b"x" * 100)
+        assert os.read(fd, 4096) == b""
+        # From the start again: the value now.
+        assert os.pread(fd, 4096, 0) == b"100\n"
+        assert os.pread(fd, 1, 0) == b"1"
+        ipc_raw.msg_send(msq, b"x" * 900)
+        assert os.pread(fd, 10, 1) == b"00\n"
+    finally:
+        os.close(fd)
