@@ -205,6 +205,23 @@ struct ipcore_entry {
 int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
 		size_t *count);
 
+/*
+ * The same objects one at a time, by slot: the index in the kernel's table
+ * of the kind, which /proc/sysvipc lists in slot order.  An object keeps its
+ * slot for life (its id is a sequence number times IPCMNI plus the slot), so
+ * a listing that resumes at a slot meets every object that lived
+ * throughout exactly once, whatever was made or removed in between, and
+ * costs nothing per object skipped.  Neither function allocates.
+ *
+ * ipcore_list_last_slot() returns the highest slot in use (IPC_INFO), 0 when
+ * none is (slot 0 is then empty), or -errno.  ipcore_list_slot() fills *e
+ * with the object in a slot and returns 0, -ENOENT for an empty slot (or a
+ * negative one), or -errno.  Like /proc/sysvipc it checks no permission
+ * (*_STAT_ANY, Linux 4.17).
+ */
+int ipcore_list_last_slot(enum ipcore_kind kind);
+int ipcore_list_slot(enum ipcore_kind kind, int slot, struct ipcore_entry *e);
+
 /* ------------------------------------------------------------------ */
 /* Semaphore sets                                                     */
 /* ------------------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /*
- * Listing: one pass over /proc/sysvipc/{sem,shm,msg}.
+ * Listing: one pass over /proc/sysvipc/{sem,shm,msg}, or one slot of the
+ * kernel's table at a time with the *_STAT_ANY commands.
  *
  * The first line of each file names its columns; columns are found by name
  * so that a kernel which adds columns (shm gained rss and swap) still
@@ -12,6 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+/* The kernel has had these since Linux 4.17; older C libraries lack the
+ * names.  An older kernel answers EINVAL: every slot then looks empty. */
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
+#endif
 
 enum column {
 	COL_KEY,
@@ -211,4 +227,88 @@ int ipcore_list(enum ipcore_kind kind, struct ipcore_entry **entries,
 	rc = ipcore_list_stream(kind, f, entries, count);
 	fclose(f);
 	return rc;
+}
+
+int ipcore_list_last_slot(enum ipcore_kind kind)
+{
+	union {
+		struct seminfo sem;
+		struct shminfo shm;
+		struct msginfo msg;
+	} info;
+	union semun arg = { .__buf = &info.sem };
+	int rc;
+
+	/* IPC_INFO, not SEM_INFO/SHM_INFO/MSG_INFO: it answers the same
+	 * highest slot, and SHM_INFO walks every segment to sum their pages. */
+	switch (kind) {
+	case IPCORE_SEM:
+		rc = semctl(0, 0, IPC_INFO, arg);
+		break;
+	case IPCORE_SHM:
+		rc = shmctl(0, IPC_INFO, (struct shmid_ds *)(void *)&info.shm);
+		break;
+	case IPCORE_MQ:
+		rc = msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&info.msg);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return rc < 0 ? -errno : rc;
+}
+
+int ipcore_list_slot(enum ipcore_kind kind, int slot, struct ipcore_entry *e)
+{
+	const struct ipc_perm *perm;
+	union {
+		struct semid_ds sem;
+		struct shmid_ds shm;
+		struct msqid_ds msg;
+	} ds;
+	union semun arg = { .buf = &ds.sem };
+	int id;
+
+	if (slot < 0)
+		return -ENOENT;
+	switch (kind) {
+	case IPCORE_SEM:
+		id = semctl(slot, 0, SEM_STAT_ANY, arg);
+		perm = &ds.sem.sem_perm;
+		break;
+	case IPCORE_SHM:
+		id = shmctl(slot, SHM_STAT_ANY, &ds.shm);
+		perm = &ds.shm.shm_perm;
+		break;
+	case IPCORE_MQ:
+		id = msgctl(slot, MSG_STAT_ANY, &ds.msg);
+		perm = &ds.msg.msg_perm;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (id < 0)
+		return errno == EINVAL ? -ENOENT : -errno; /* EINVAL: empty */
+
+	e->id = id;
+	e->key = perm->__key;
+	e->mode = perm->mode; /* as /proc prints it: SHM_DEST included */
+	e->uid = perm->uid;
+	e->gid = perm->gid;
+	e->cuid = perm->cuid;
+	e->cgid = perm->cgid;
+	switch (kind) {
+	case IPCORE_SEM:
+		e->size = ds.sem.sem_nsems;
+		e->ctime = ds.sem.sem_ctime;
+		break;
+	case IPCORE_SHM:
+		e->size = ds.shm.shm_segsz;
+		e->ctime = ds.shm.shm_ctime;
+		break;
+	default:
+		e->size = ds.msg.__msg_cbytes;
+		e->ctime = ds.msg.msg_ctime;
+		break;
+	}
+	return 0;
 }

@@ -256,16 +256,20 @@ int attr_format(const struct file_def *f, long long v, char *buf,
 int attr_parse(const struct file_def *f, const char *text, size_t len,
 	       long long *v);
 
-/* Parses a size: a positive decimal with an optional K, M or G suffix
- * (powers of 1024), as mkdir shm/<key>:<size> and -o shm_size= take it. */
-bool parse_size(const char *s, unsigned long long *v);
-
 
 /* ------------------------------------------------------------------ */
 /* The low-level operations (ops.c)                                   */
 /* ------------------------------------------------------------------ */
 
 extern const struct fuse_lowlevel_ops ipcfs_ops;
+
+/* Fills the mount-wide state that does not depend on the session (the
+ * daemon's ids and user namespace, the start time, the per-user quota of
+ * open message files); shm_data and blocking are the caller's to start.
+ * Returns 0 or -ENOMEM.  ipcfs_state_free() after, whatever it returned. */
+int ipcfs_state_init(struct ipcfs *fs, size_t shm_size,
+		     unsigned int max_files_per_user);
+void ipcfs_state_free(struct ipcfs *fs);
 
 /* Frees what files still open when the session ended hold (they get no
  * release).  After blocking_stop(): a pending receive writes to them. */

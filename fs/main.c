@@ -9,7 +9,7 @@
 #include "config.h"
 #include "ipcfs.h"
 #include "blocking.h"
-#include "quota.h"
+#include "options.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,75 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-struct options {
-	char *data;     /* -o data=auto|passthrough|fallback */
-	char *shm_size; /* -o shm_size=N[KMG] */
-	char *max_waiters, *max_waiters_per_user; /* -o ...=N (blocking.h) */
-	char *max_files_per_user; /* -o max_files_per_user=N (ipcfs.h) */
-	const char *positional[2];
-	int npositional;
-	bool too_many;
-	bool has_fsname, has_subtype;
-};
-
-enum {
-	KEY_FSTAB, /* words fstab and mount(8) pass that mean nothing here */
-};
-
-#define OPT(t, p) { t, offsetof(struct options, p), 1 }
-
-static const struct fuse_opt option_spec[] = {
-	OPT("data=%s", data),
-	OPT("shm_size=%s", shm_size),
-	OPT("max_waiters=%s", max_waiters),
-	OPT("max_waiters_per_user=%s", max_waiters_per_user),
-	OPT("max_files_per_user=%s", max_files_per_user),
-	FUSE_OPT_KEY("auto", KEY_FSTAB),
-	FUSE_OPT_KEY("noauto", KEY_FSTAB),
-	FUSE_OPT_KEY("user", KEY_FSTAB),
-	FUSE_OPT_KEY("nouser", KEY_FSTAB),
-	FUSE_OPT_KEY("users", KEY_FSTAB),
-	FUSE_OPT_KEY("owner", KEY_FSTAB),
-	FUSE_OPT_KEY("group", KEY_FSTAB),
-	FUSE_OPT_KEY("_netdev", KEY_FSTAB),
-	FUSE_OPT_KEY("nofail", KEY_FSTAB),
-	FUSE_OPT_KEY("defaults", KEY_FSTAB),
-	/* The daemon checks every call as the kernel would (access.h); the
-	 * kernel's file-mode checks would refuse what ipcperms() allows. */
-	FUSE_OPT_KEY("default_permissions", KEY_FSTAB),
-	FUSE_OPT_END
-};
-
-static int option_proc(void *data, const char *arg, int key,
-		       struct fuse_args *outargs)
-{
-	struct options *o = data;
-
-	(void)outargs;
-	switch (key) {
-	case KEY_FSTAB:
-		return 0;
-	case FUSE_OPT_KEY_NONOPT:
-		if (o->npositional == 2)
-			o->too_many = true;
-		else
-			o->positional[o->npositional++] = arg;
-		return 0;
-	case FUSE_OPT_KEY_OPT:
-		/* x-systemd.automount and the like, comment=...: for other
-		 * programs reading fstab. */
-		if (!strncmp(arg, "x-", 2) || !strncmp(arg, "comment=", 8))
-			return 0;
-		if (!strncmp(arg, "fsname=", 7))
-			o->has_fsname = true;
-		if (!strncmp(arg, "subtype=", 8))
-			o->has_subtype = true;
-		return 1;
-	default:
-		return 1;
-	}
-}
 
 static void usage(const char *prog)
 {
@@ -120,47 +51,6 @@ static void usage(const char *prog)
 	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
 }
 
-/* The -o data= word, or -1. */
-static int parse_data_mode(const char *s)
-{
-	if (!s || !strcmp(s, "auto"))
-		return SHM_DATA_AUTO;
-	if (!strcmp(s, "passthrough"))
-		return SHM_DATA_PASSTHROUGH;
-	if (!strcmp(s, "fallback"))
-		return SHM_DATA_FALLBACK;
-	return -1;
-}
-
-static bool parse_shm_size(const char *s, size_t *size)
-{
-	unsigned long long v;
-
-	if (!s)
-		return true;
-	if (!parse_size(s, &v) || v > SIZE_MAX)
-		return false;
-	*size = (size_t)v;
-	return true;
-}
-
-/* A count for -o max_waiters*= and max_files_per_user=: 1 .. 2^20, or
- * false. */
-static bool parse_count(const char *s, unsigned int *n)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s)
-		return true;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v == 0 || v > 1UL << 20)
-		return false;
-	*n = (unsigned int)v;
-	return true;
-}
-
 static int run_loop(struct fuse_session *se,
 		    const struct fuse_cmdline_opts *opts)
 {
@@ -183,100 +73,56 @@ static int run_loop(struct fuse_session *se,
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts = { 0 };
-	struct options o = { 0 };
-	struct blocking_limits limits = { 0 };
-	unsigned int max_files;
+	struct ipcfs_options o;
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
-	int mode, rc, ret = 1;
+	int rc, ret = 1;
 
-	/* 1. Options: ours, then the mount point, then libfuse's. */
-	if (fuse_opt_parse(&args, &o, option_spec, option_proc))
-		goto out_args;
-	if (o.too_many) {
-		fprintf(stderr, "%s: too many arguments (see -h)\n", argv[0]);
-		goto out_args;
-	}
-	if (o.npositional &&
-	    fuse_opt_add_arg(&args, o.positional[o.npositional - 1]))
-		goto out_args;
-	if ((!o.has_subtype && fuse_opt_insert_arg(&args, 1, "-osubtype=ipcfs")) ||
-	    (!o.has_fsname && fuse_opt_insert_arg(&args, 1, "-ofsname=ipcfs")))
-		goto out_args;
-	if (fuse_parse_cmdline(&args, &opts))
-		goto out_args;
-	if (opts.show_help) {
+	/* 1. Options (options.c): ours, then the mount point, then
+	 * libfuse's. */
+	switch (options_parse(argc, argv, &o)) {
+	case OPTIONS_MOUNT:
+		break;
+	case OPTIONS_HELP:
 		usage(argv[0]);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		ret = 0;
 		goto out_opts;
-	}
-	if (opts.show_version) {
+	case OPTIONS_VERSION:
 		printf("ipcfs version %s\n", IPCFS_VERSION);
 		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_opts;
-	}
-	if (!opts.mountpoint) {
-		fprintf(stderr, "usage: %s [options] MOUNTPOINT (see -h)\n",
-			argv[0]);
+	case OPTIONS_ERROR:
 		goto out_opts;
 	}
-	mode = parse_data_mode(o.data);
-	if (mode < 0) {
-		fprintf(stderr, "%s: -o data= takes auto, passthrough or "
-			"fallback, not '%s'\n", argv[0], o.data);
-		goto out_opts;
-	}
-	fs.shm_size = (size_t)sysconf(_SC_PAGESIZE);
-	if (!parse_shm_size(o.shm_size, &fs.shm_size)) {
-		fprintf(stderr, "%s: -o shm_size= takes a size in bytes "
-			"(suffix K, M or G), not '%s'\n", argv[0], o.shm_size);
-		goto out_opts;
-	}
-	max_files = IPCFS_MAX_FILES_PER_USER;
-	if (!parse_count(o.max_waiters, &limits.max_waiters) ||
-	    !parse_count(o.max_waiters_per_user, &limits.max_per_user) ||
-	    !parse_count(o.max_files_per_user, &max_files)) {
-		fprintf(stderr, "%s: -o max_waiters=, -o max_waiters_per_user= "
-			"and -o max_files_per_user= take a number from 1 to "
-			"1048576\n", argv[0]);
-		goto out_opts;
-	}
-	fs.daemon_uid = geteuid();
-	fs.daemon_gid = getegid();
-	fs.started = time(NULL);
-	fs.userns = access_daemon_userns();
-
-	if (quota_new(&fs.open_quota, max_files))
+	if (ipcfs_state_init(&fs, o.shm_size, o.max_files_per_user))
 		goto out_opts;
 
 	/* 2. The session (libfuse's own -o options are checked here). */
-	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
+	se = fuse_session_new(&o.args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
 	if (!se)
 		goto out_opts;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 
 	/* 3. The mount, with passthrough negotiated by shm_data. */
-	rc = shm_data_mount(se, opts.mountpoint, (enum shm_data_mode)mode,
+	rc = shm_data_mount(se, o.cmdline.mountpoint, o.data_mode,
 			    &fs.shm_data);
 	if (rc) {
 		fprintf(stderr, "%s: cannot mount on %s: %s\n", argv[0],
-			opts.mountpoint, strerror(-rc));
+			o.cmdline.mountpoint, strerror(-rc));
 		goto out_signals;
 	}
 
 	/* 4. Into the background (a fork: no thread may exist yet). */
-	if (fuse_daemonize(opts.foreground))
+	if (fuse_daemonize(o.cmdline.foreground))
 		goto out_mount;
 
 	/* 5. The waiters for the calls that block. */
-	rc = blocking_start(&fs.blocking, se, &limits);
+	rc = blocking_start(&fs.blocking, se, &o.limits);
 	if (rc) {
 		fuse_log(FUSE_LOG_ERR, "%s: cannot start: %s\n", argv[0],
 			 strerror(-rc));
@@ -285,7 +131,7 @@ int main(int argc, char *argv[])
 
 	/* 6. Serve until unmounted or signalled (rc > 0: the signal, a
 	 * normal end). */
-	rc = run_loop(se, &opts);
+	rc = run_loop(se, &o.cmdline);
 	ret = rc < 0 || shm_data_error(fs.shm_data) ? 1 : 0;
 
 	blocking_stop(fs.blocking);
@@ -299,14 +145,7 @@ out_session:
 	fuse_session_destroy(se);
 	inode_tables_clear();
 out_opts:
-	quota_free(fs.open_quota);
-	free(opts.mountpoint);
-out_args:
-	fuse_opt_free_args(&args);
-	free(o.data);
-	free(o.shm_size);
-	free(o.max_waiters);
-	free(o.max_waiters_per_user);
-	free(o.max_files_per_user);
+	ipcfs_state_free(&fs);
+	options_free(&o);
 	return ret;
 }

@@ -361,29 +361,6 @@ static int parse_id_name(enum attr_fmt fmt, const char *s, long long *v)
 	return 0;
 }
 
-bool parse_size(const char *s, unsigned long long *v)
-{
-	char *end;
-	unsigned shift = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end || *v == 0 || *v > (ULLONG_MAX >> shift))
-		return false;
-	*v <<= shift;
-	return true;
-}
-
 int attr_parse(const struct file_def *f, const char *text, size_t len,
 	       long long *v)
 {

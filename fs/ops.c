@@ -7,9 +7,10 @@
 #include "ipcfs.h"
 #include "access.h"
 #include "blocking.h"
+#include "listing.h"
+#include "names.h"
 #include "quota.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Root, kind and by-id directories never change. */
@@ -55,77 +57,8 @@
 static const char *const kind_dirs[] = { "sem", "shm", "mq" };
 
 /* ------------------------------------------------------------------ */
-/* Names                                                              */
+/* Names (the parsers are in names.c)                                 */
 /* ------------------------------------------------------------------ */
-
-/* Parses a whole decimal number in [min, max]; *canonical tells whether s
- * is the way printf("%lld") writes it. */
-static bool parse_dec(const char *s, long long min, long long max,
-		      long long *v, bool *canonical)
-{
-	char *end, again[32];
-	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
-
-	if (!isdigit((unsigned char)*d))
-		return false;
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	if (errno || *end || *v < min || *v > max)
-		return false;
-	snprintf(again, sizeof(again), "%lld", *v);
-	*canonical = !strcmp(again, s);
-	return true;
-}
-
-/*
- * An object directory's name: the key in decimal (canonical: VIA_KEY) or
- * in any other spelling, e.g. 0x-hex as ipcs prints it (VIA_ALIAS),
- * optionally followed by ":<size>" (VIA_SIZED): the set's nsems or the
- * segment's size, as mkdir takes it.
- */
-struct key_name {
-	key_t key;
-	enum via via;
-	bool sized;
-	unsigned long long size;
-};
-
-static bool parse_key_name(const char *name, struct key_name *kn)
-{
-	char buf[64], *colon, *end;
-	long long v;
-	bool canonical = false;
-
-	if (strlen(name) >= sizeof(buf))
-		return false;
-	strcpy(buf, name);
-	colon = strchr(buf, ':');
-	kn->sized = colon != NULL;
-	kn->size = 0;
-	if (colon) {
-		*colon = '\0';
-		if (!parse_size(colon + 1, &kn->size))
-			return false;
-	}
-	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
-		unsigned long long u;
-
-		if (!isxdigit((unsigned char)buf[2]))
-			return false;
-		errno = 0;
-		u = strtoull(buf + 2, &end, 16);
-		if (errno || *end || u > UINT32_MAX)
-			return false;
-		kn->key = (key_t)(int32_t)(uint32_t)u;
-	} else {
-		if (!parse_dec(buf, IPCORE_KEY_MIN, IPCORE_KEY_MAX, &v,
-			       &canonical))
-			return false;
-		kn->key = (key_t)v;
-	}
-	kn->via = kn->sized ? VIA_SIZED : canonical ? VIA_KEY : VIA_ALIAS;
-	return true;
-}
 
 /* Finds the object named by a key name; IPC_PRIVATE names nothing (a get
  * of it would create an object). */
@@ -168,11 +101,11 @@ static int find_child_object(const struct ino_parts *parent, const char *name,
 
 	if (parent->node == NODE_BYID) {
 		*via = VIA_BYID;
-		if (!parse_dec(name, 0, INT_MAX, &id, &canonical) || !canonical)
+		if (!names_parse_dec(name, 0, INT_MAX, &id, &canonical) || !canonical)
 			return -ENOENT;
 		return obj_stat(parent->kind, (int)id, o);
 	}
-	if (!parse_key_name(name, &kn))
+	if (!names_parse_key(name, &kn))
 		return -ENOENT;
 	*via = kn.via;
 	return find_by_key(parent->kind, &kn, o);
@@ -459,7 +392,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 	case NODE_ELEM:
 		if (pp->kind == IPCORE_SEM && pp->node == NODE_OBJ &&
 		    parent->o.u.sem.nsems > 1 &&
-		    parse_dec(name, 0, (long long)elements(&parent->o) - 1,
+		    names_parse_dec(name, 0, (long long)elements(&parent->o) - 1,
 			      &v, &canonical) && canonical) {
 			cp->node = NODE_ELEM;
 			cp->param = (unsigned)v;
@@ -482,7 +415,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		return 0;
 	case NODE_TYPES:
 		/* LONG_MIN has no absolute value for msgrcv(2) to take. */
-		if (!parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
+		if (!names_parse_dec(name, LONG_MIN + 1, LONG_MAX, &v, &canonical) ||
 		    !canonical)
 			return -ENOENT;
 		cp->node = NODE_TYPE;
@@ -563,20 +496,18 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 /* Open files and directories                                         */
 /* ------------------------------------------------------------------ */
 
-/* The state of every open directory and message file is kept in a list:
- * what is still open when the session ends gets no release, and is freed
- * by ipcfs_files_clear(). */
+/* The state of every open message file is kept in a list: what is still
+ * open when the session ends gets no release, and is freed by
+ * ipcfs_files_clear().  Open directories hold nothing (listing.h). */
 struct open_file {
 	struct open_file *prev, *next;
-	bool is_dir;
 };
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct open_file *open_files;
 
-static void open_track(struct open_file *f, bool is_dir)
+static void open_track(struct open_file *f)
 {
-	f->is_dir = is_dir;
 	f->prev = NULL;
 	pthread_mutex_lock(&open_lock);
 	f->next = open_files;
@@ -598,8 +529,6 @@ static void open_untrack(struct open_file *f)
 	pthread_mutex_unlock(&open_lock);
 }
 
-static void dirbuf_free(struct open_file *f);
-
 void ipcfs_files_clear(void)
 {
 	pthread_mutex_lock(&open_lock);
@@ -607,10 +536,7 @@ void ipcfs_files_clear(void)
 		struct open_file *f = open_files;
 
 		open_files = f->next;
-		if (f->is_dir)
-			dirbuf_free(f);
-		else
-			free(f);
+		free(f);
 	}
 	pthread_mutex_unlock(&open_lock);
 }
@@ -619,262 +545,51 @@ void ipcfs_files_clear(void)
 /* Directories                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A listing, built when a read starts at offset 0 and replied in slices.
- * The lock is held over each reply: the caller may close the directory as
- * soon as the kernel has the bytes, and releasedir must not free them under
- * a writev that has not returned yet. */
-struct dirbuf {
-	struct open_file link; /* first: the list holds it by this */
-	pthread_mutex_t lock;
-	char *p;
-	size_t len, cap;
-};
-
-static int dir_add(fuse_req_t req, struct dirbuf *d, const char *name,
-		   const struct ino_parts *p, bool dir)
-{
-	struct stat st = { .st_ino = ino_make(p),
-			   .st_mode = dir ? S_IFDIR : S_IFREG };
-	size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
-
-	if (d->len + need > d->cap) {
-		size_t cap = d->cap ? d->cap : 4096;
-		char *np;
-
-		while (cap < d->len + need)
-			cap *= 2;
-		np = realloc(d->p, cap);
-		if (!np)
-			return -ENOMEM;
-		d->p = np;
-		d->cap = cap;
-	}
-	fuse_add_direntry(req, d->p + d->len, d->cap - d->len, name, &st,
-			  (off_t)(d->len + need));
-	d->len += need;
-	return 0;
-}
-
-static int list_objects(fuse_req_t req, struct dirbuf *d,
-			const struct ino_parts *dir)
-{
-	struct ipcore_entry *e;
-	size_t count, i;
-	char name[24];
-	int rc = ipcore_list(dir->kind, &e, &count);
-	struct ino_parts p = { .node = NODE_OBJ, .kind = dir->kind,
-			       .via = dir->node == NODE_BYID ? VIA_BYID :
-							       VIA_KEY };
-
-	if (rc)
-		return rc;
-	for (i = 0; i < count && !rc; i++) {
-		if (dir->node == NODE_KIND) {
-			if (e[i].key == IPC_PRIVATE)
-				continue;
-			snprintf(name, sizeof(name), "%d", (int)e[i].key);
-		} else {
-			snprintf(name, sizeof(name), "%d", e[i].id);
-		}
-		p.id = e[i].id;
-		rc = dir_add(req, d, name, &p, true);
-	}
-	free(e);
-	return rc;
-}
-
-static int list_files(fuse_req_t req, struct dirbuf *d,
-		      const struct node_ref *n, unsigned where)
-{
-	size_t count, i;
-	const struct file_def *t = file_table(n->p.kind, &count);
-	struct ino_parts p = { .node = NODE_FILE, .kind = n->p.kind,
-			       .id = n->p.id,
-			       .param = where == IN_OBJ ? 0 : n->p.param };
-	int rc = 0;
-
-	for (i = 0; i < count && !rc; i++) {
-		if (!(t[i].where & where) ||
-		    (where == IN_TYPE && t[i].role == ROLE_SEND &&
-		     n->type <= 0))
-			continue;
-		p.file = (unsigned)i;
-		rc = dir_add(req, d, t[i].name, &p, false);
-	}
-	return rc;
-}
-
-static int build_listing(fuse_req_t req, struct dirbuf *d,
-			 const struct node_ref *n)
-{
-	struct ino_parts self = n->p, parent = { .node = NODE_ROOT };
-	unsigned i;
-	char name[16];
-	int rc;
-
-	switch (n->p.node) {
-	case NODE_BYID:
-		parent = (struct ino_parts){ .node = NODE_KIND,
-					     .kind = n->p.kind };
-		break;
-	case NODE_OBJ:
-		parent = (struct ino_parts){
-			.node = n->p.via == VIA_BYID ? NODE_BYID : NODE_KIND,
-			.kind = n->p.kind };
-		break;
-	case NODE_ELEM:
-	case NODE_TYPES:
-		parent = (struct ino_parts){ .node = NODE_OBJ,
-					     .kind = n->p.kind,
-					     .via = n->p.via, .id = n->p.id };
-		break;
-	case NODE_TYPE:
-		parent = (struct ino_parts){ .node = NODE_TYPES,
-					     .kind = n->p.kind,
-					     .via = n->p.via, .id = n->p.id };
-		break;
-	default:
-		break;
-	}
-	d->len = 0;
-	rc = dir_add(req, d, ".", &self, true);
-	if (!rc)
-		rc = dir_add(req, d, "..", &parent, true);
-	if (rc)
-		return rc;
-
-	switch (n->p.node) {
-	case NODE_ROOT:
-		for (i = 0; i < 3 && !rc; i++) {
-			struct ino_parts k = { .node = NODE_KIND,
-					       .kind = (enum ipcore_kind)i };
-
-			rc = dir_add(req, d, kind_dirs[i], &k, true);
-		}
-		return rc;
-	case NODE_KIND: {
-		struct ino_parts b = { .node = NODE_BYID, .kind = n->p.kind };
-
-		rc = dir_add(req, d, "by-id", &b, true);
-		return rc ? rc : list_objects(req, d, &n->p);
-	}
-	case NODE_BYID:
-		return list_objects(req, d, &n->p);
-	case NODE_OBJ:
-		rc = list_files(req, d, n, IN_OBJ);
-		if (!rc && n->p.kind == IPCORE_SEM && n->o.u.sem.nsems > 1) {
-			struct ino_parts e = self;
-
-			e.node = NODE_ELEM;
-			for (i = 0; i < elements(&n->o) && !rc; i++) {
-				e.param = i;
-				snprintf(name, sizeof(name), "%u", i);
-				rc = dir_add(req, d, name, &e, true);
-			}
-		}
-		if (!rc && n->p.kind == IPCORE_MQ) {
-			struct ino_parts t = self;
-
-			t.node = NODE_TYPES;
-			rc = dir_add(req, d, "type", &t, true);
-		}
-		return rc;
-	case NODE_ELEM:
-		return list_files(req, d, n, IN_ELEM);
-	case NODE_TYPE:
-		return list_files(req, d, n, IN_TYPE);
-	case NODE_TYPES: /* any type can be looked up; none is listed */
-		return 0;
-	case NODE_FILE:
-	case NODE_DYNAMIC:
-		break;
-	}
-	return -ENOTDIR;
-}
-
-static void dirbuf_free(struct open_file *f)
-{
-	struct dirbuf *d = (struct dirbuf *)f;
-
-	pthread_mutex_destroy(&d->lock);
-	free(d->p);
-	free(d);
-}
+/* Listings are served by listing.c, from the offset alone: an open
+ * directory keeps nothing, so open and release only check and answer. */
 
 static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct node_ref n;
-	struct dirbuf *d;
 	int rc = resolve(ino, &n);
 
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (n.p.node == NODE_FILE) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
+	if (!rc && n.p.node == NODE_FILE)
+		rc = -ENOTDIR;
 	/* The directories of an object are listed to those who may read it
 	 * (IPC_STAT), as its mode shows; <kind>/ and by-id/ to everyone, as
 	 * /proc/sysvipc. */
-	rc = node_has_obj(&n.p) ? check_may(req, &n, MAY_READ) : 0;
-	if (rc) {
+	if (!rc && node_has_obj(&n.p))
+		rc = check_may(req, &n, MAY_READ);
+	if (rc)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_mutex_init(&d->lock, NULL);
-	open_track(&d->link, true);
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi)) {
-		open_untrack(&d->link);
-		dirbuf_free(&d->link);
-	}
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
 	struct node_ref n;
-	int rc;
+	struct listing_dir d;
+	int rc = resolve(ino, &n);
 
-	pthread_mutex_lock(&d->lock);
-	if (off == 0) {
-		rc = resolve(ino, &n);
-		if (!rc)
-			rc = build_listing(req, d, &n);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			goto out;
-		}
+	(void)fi;
+	if (!rc && n.p.node == NODE_FILE)
+		rc = -ENOTDIR;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
 	}
-	if (off < 0 || (size_t)off >= d->len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, d->p + off,
-			       d->len - (size_t)off < size ?
-				       d->len - (size_t)off : size);
-out:
-	pthread_mutex_unlock(&d->lock);
+	d = (struct listing_dir){ .p = n.p, .type = n.type,
+				  .o = node_has_obj(&n.p) ? &n.o : NULL };
+	listing_readdir(req, &d, size, off);
 }
 
 static void ipcfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
-
-	(void)ino;
-	pthread_mutex_lock(&d->lock); /* a reply may still be on its way */
-	pthread_mutex_unlock(&d->lock);
-	open_untrack(&d->link);
-	dirbuf_free(&d->link);
+	(void)ino, (void)fi;
 	fuse_reply_err(req, 0);
 }
 
@@ -962,7 +677,7 @@ static void ipcfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (!parse_key_name(name, &kn) || kn.key == IPC_PRIVATE ||
+	if (!names_parse_key(name, &kn) || kn.key == IPC_PRIVATE ||
 	    (kn.sized && p.p.kind == IPCORE_MQ) ||
 	    (p.p.kind == IPCORE_SEM && kn.size > INT_MAX)) {
 		fuse_reply_err(req, EINVAL);
@@ -1195,7 +910,7 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		}
 		h->type = n.type;
 		h->uid = uid;
-		open_track(&h->link, false);
+		open_track(&h->link);
 		fi->fh = (uintptr_t)h;
 		if (fuse_reply_open(req, fi)) {
 			open_untrack(&h->link);
@@ -1473,6 +1188,23 @@ static void ipcfs_init(void *userdata, struct fuse_conn_info *conn)
 				  FUSE_CAP_READDIRPLUS_AUTO |
 				  FUSE_CAP_WRITEBACK_CACHE);
 	shm_data_init(fs->shm_data, conn);
+}
+
+int ipcfs_state_init(struct ipcfs *fs, size_t shm_size,
+		     unsigned int max_files_per_user)
+{
+	fs->shm_size = shm_size;
+	fs->daemon_uid = geteuid();
+	fs->daemon_gid = getegid();
+	fs->started = time(NULL);
+	fs->userns = access_daemon_userns();
+	return quota_new(&fs->open_quota, max_files_per_user);
+}
+
+void ipcfs_state_free(struct ipcfs *fs)
+{
+	quota_free(fs->open_quota);
+	fs->open_quota = NULL;
 }
 
 const struct fuse_lowlevel_ops ipcfs_ops = {

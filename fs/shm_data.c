@@ -162,12 +162,10 @@ static bool no_file_size_limit(void)
 	return rl.rlim_cur == RLIM_INFINITY;
 }
 
-int shm_data_mount(struct fuse_session *se, const char *mountpoint,
-		   enum shm_data_mode mode, struct shm_data **out)
+int shm_data_new(enum shm_data_mode mode, struct shm_data **out)
 {
 	struct shm_data *sd = calloc(1, sizeof(*sd));
 	struct rlimit rl;
-	int rc;
 
 	if (sd == NULL)
 		return -ENOMEM;
@@ -179,8 +177,9 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 		if (sd->pt.required && !sd->pt.ask) {
 			fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough needs "
 				 "CAP_SYS_ADMIN\n");
-			rc = -EPERM;
-			goto fail;
+			pthread_mutex_destroy(&sd->lock);
+			free(sd);
+			return -EPERM;
 		}
 	}
 	/* Each segment with open files holds one descriptor (its file): allow
@@ -191,15 +190,25 @@ int shm_data_mount(struct fuse_session *se, const char *mountpoint,
 	}
 	/* A daemon left with a file size limit writes through windows. */
 	sd->file_writes = no_file_size_limit();
-	rc = passthrough_mount(&sd->pt, se, mountpoint);
-	if (rc != 0)
-		goto fail;
 	*out = sd;
 	return 0;
-fail:
-	pthread_mutex_destroy(&sd->lock);
-	free(sd);
-	return rc;
+}
+
+int shm_data_mount(struct fuse_session *se, const char *mountpoint,
+		   enum shm_data_mode mode, struct shm_data **out)
+{
+	struct shm_data *sd;
+	int rc = shm_data_new(mode, &sd);
+
+	if (rc != 0)
+		return rc;
+	rc = passthrough_mount(&sd->pt, se, mountpoint);
+	if (rc != 0) {
+		shm_data_destroy(sd);
+		return rc;
+	}
+	*out = sd;
+	return 0;
 }
 
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn)

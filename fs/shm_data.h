@@ -44,6 +44,13 @@ enum shm_data_mode {
 };
 
 /*
+ * The module's state without a mount: shm_data_mount() without the
+ * mount, for a session whose requests come from elsewhere (the fuzz
+ * targets).  Returns 0 or -EPERM (logged) as shm_data_mount() does.
+ */
+int shm_data_new(enum shm_data_mode mode, struct shm_data **out);
+
+/*
  * Mounts se on mountpoint in place of fuse_session_mount(), arranging for
  * FUSE_INIT to negotiate passthrough when mode allows it.  Returns 0 and the
  * module's state, or -errno: -EPERM (an error logged) for

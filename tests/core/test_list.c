@@ -1,6 +1,6 @@
 /*
  * Listing: exactly the objects made, with their attributes, from the real
- * /proc/sysvipc files and from made-up layouts.
+ * /proc/sysvipc files and from made-up layouts, and slot by slot.
  */
 #include "testutil.h"
 #include "internal.h"
@@ -31,6 +31,49 @@ static const struct ipcore_entry *find(const struct ipcore_entry *e,
 	return NULL;
 }
 
+/* Reading every slot up to the last in use gives what ipcore_list() gives,
+ * field for field. */
+static void check_slots(enum ipcore_kind kind)
+{
+	struct ipcore_entry *e, s;
+	size_t n = list(kind, &e), seen = 0;
+	int last = ipcore_list_last_slot(kind), slot, rc;
+
+	CHECK(last >= 0);
+	for (slot = 0; slot <= last; slot++) {
+		const struct ipcore_entry *x;
+
+		rc = ipcore_list_slot(kind, slot, &s);
+		if (rc == -ENOENT)
+			continue;
+		CHECK_RC(rc, 0);
+		seen++;
+		x = find(e, n, s.id);
+		CHECK(x != NULL);
+		if (!x)
+			continue;
+		CHECK_RC(s.key, x->key);
+		CHECK_RC(s.mode, x->mode);
+		CHECK_RC(s.uid, x->uid);
+		CHECK_RC(s.gid, x->gid);
+		CHECK_RC(s.cuid, x->cuid);
+		CHECK_RC(s.cgid, x->cgid);
+		CHECK_RC(s.size, x->size);
+		CHECK_RC(s.ctime, x->ctime);
+	}
+	CHECK_RC(seen, n);
+	CHECK_RC(ipcore_list_slot(kind, last + 1, &s), -ENOENT);
+	CHECK_RC(ipcore_list_slot(kind, -1, &s), -ENOENT);
+	free(e);
+}
+
+static void check_all_slots(void)
+{
+	check_slots(IPCORE_SEM);
+	check_slots(IPCORE_SHM);
+	check_slots(IPCORE_MQ);
+}
+
 static void test_empty(void)
 {
 	struct ipcore_entry *e, *untouched = (struct ipcore_entry *)&e;
@@ -46,6 +89,10 @@ static void test_empty(void)
 	e = untouched;
 	CHECK_RC(ipcore_list((enum ipcore_kind)3, &e, &n), -EINVAL);
 	CHECK(e == untouched && n == 99);
+
+	check_all_slots();
+	CHECK_RC(ipcore_list_last_slot((enum ipcore_kind)3), -EINVAL);
+	CHECK_RC(ipcore_list_slot((enum ipcore_kind)3, 0, untouched), -EINVAL);
 }
 
 static void test_objects(void)
@@ -82,6 +129,7 @@ static void test_objects(void)
 	CHECK_RC(ipcore_set_owner_mode(IPCORE_MQ, q2.id, TEST_NOBODY,
 				       TEST_NOBODY, (unsigned int)-1), 0);
 
+	check_all_slots();
 	n = list(IPCORE_SEM, &e);
 	CHECK_RC(n, 2);
 	x = find(e, n, s1.id);
@@ -149,6 +197,7 @@ static void test_objects(void)
 		CHECK_RC(x->key, IPC_PRIVATE);
 	}
 	free(e);
+	check_slots(IPCORE_SHM);
 	CHECK_RC(ipcore_shm_detach(&map), 0);
 	CHECK_RC(list(IPCORE_SHM, &e), 0);
 	free(e);
@@ -190,8 +239,14 @@ static void test_many(void)
 	}
 	CHECK_RC(found, MANY);
 	free(e);
-	for (i = 0; i < MANY; i++)
+	check_slots(IPCORE_MQ);
+	/* Gaps: every other one removed. */
+	for (i = 0; i < MANY; i += 2)
 		test_remove(IPCORE_MQ, ids[i]);
+	check_slots(IPCORE_MQ);
+	for (i = 1; i < MANY; i += 2)
+		test_remove(IPCORE_MQ, ids[i]);
+	check_slots(IPCORE_MQ);
 }
 
 /* Parses text as /proc/sysvipc/<kind> would read. */
