@@ -315,6 +315,35 @@ send_short(PyObject *self, const char *text, size_t len)
     return rc;
 }
 
+/*
+ * The error of a failed send.  msgsnd() answers EINVAL both for a queue
+ * that is gone and for a message longer than the system lets any queue
+ * hold (MSGMAX; a message longer than the queue's own max_size instead
+ * waits, or is BusyError, as the kernel may yet raise that limit).  The
+ * table makes EINVAL ExistentialError, right for the first; for the
+ * second, on a queue that is still there, 1.1.0 raises OSError(EINVAL)
+ * (its default case), and so do we, with words that say why.
+ */
+Py_NO_INLINE static PyObject *
+send_error(PyObject *self, int rc)
+{
+    struct ipcore_mq_info info;
+
+    if (rc == -EINVAL && ipcore_mq_stat(MQ(self)->id, &info) == 0) {
+        PyObject *exc = PyObject_CallFunction(
+            PyExc_OSError, "is", EINVAL,
+            "The message is longer than the system lets a queue hold "
+            "(MSGMAX, /proc/sys/kernel/msgmax)");
+
+        if (exc) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
+        return NULL;
+    }
+    return sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
+}
+
 /* send() with any arguments: the general path. */
 Py_NO_INLINE static PyObject *
 send_any(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
@@ -376,7 +405,7 @@ send_any(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         rc = send_copy(self, &data, type, block, true);
     }
     if (rc < 0) {
-        sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
+        send_error(self, rc);
     } else {
         result = Py_NewRef(Py_None);
     }
@@ -402,7 +431,7 @@ mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         rc = send_short(self, PyBytes_AS_STRING(msg),
                         (size_t)PyBytes_GET_SIZE(msg));
         if (rc < 0) {
-            return sysv_error(self, IPCORE_MQ, IPCORE_OP_SEND, rc);
+            return send_error(self, rc);
         }
         Py_RETURN_NONE;
     }

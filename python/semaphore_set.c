@@ -70,20 +70,53 @@ parse_value(PyObject *obj, unsigned short *value)
 }
 
 /*
- * Fills values[0..n) from obj: one int for every element, or a sequence
- * of exactly n ints.
+ * obj as a tuple, which runs no Python code when read: a list, a generator
+ * or any other iterable is copied first.  Reading it in place would let
+ * code run between the checks and the system call (an item's __index__
+ * clearing the list, a generator re-making the handle), which is how the
+ * old code read past its buffers.  TypeError with message when obj is
+ * not iterable.
+ */
+static PyObject *
+frozen_tuple(PyObject *obj, const char *message)
+{
+    if (PyTuple_Check(obj)) {
+        return Py_NewRef(obj);
+    }
+    if (!Py_TYPE(obj)->tp_iter && !PySequence_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, message);
+        return NULL;
+    }
+    return PySequence_Tuple(obj);
+}
+
+#define VALUES_TYPE_MESSAGE                                                   \
+    "the values must be an int or a sequence of ints"
+
+/* The values argument frozen (see frozen_tuple): an int as it is, else a
+ * tuple. */
+static PyObject *
+frozen_values(PyObject *obj)
+{
+    if (PyLong_Check(obj)) {
+        return Py_NewRef(obj);
+    }
+    return frozen_tuple(obj, VALUES_TYPE_MESSAGE);
+}
+
+/*
+ * Fills values[0..n) from frozen (from frozen_values()): one int for
+ * every element, or a tuple of exactly n ints.  Runs no Python code.
  */
 static int
-parse_values(PyObject *obj, unsigned short *values, int n)
+parse_values(PyObject *frozen, unsigned short *values, int n)
 {
-    PyObject *seq;
     Py_ssize_t len, i;
-    int rc = -1;
 
-    if (PyLong_Check(obj)) {
+    if (PyLong_Check(frozen)) {
         unsigned short v;
 
-        if (parse_value(obj, &v) < 0) {
+        if (parse_value(frozen, &v) < 0) {
             return -1;
         }
         for (i = 0; i < n; i++) {
@@ -91,31 +124,25 @@ parse_values(PyObject *obj, unsigned short *values, int n)
         }
         return 0;
     }
-    seq = PySequence_Fast(obj, "the values must be an int or a sequence "
-                               "of ints");
-    if (!seq) {
-        return -1;
-    }
-    len = PySequence_Fast_GET_SIZE(seq);
+    len = PyTuple_GET_SIZE(frozen);
     if (len != n) {
         PyErr_Format(PyExc_ValueError,
                      "%zd values given for a set of %d semaphores", len, n);
-        goto done;
+        return -1;
     }
     for (i = 0; i < len; i++) {
-        if (parse_value(PySequence_Fast_GET_ITEM(seq, i), &values[i]) < 0) {
-            goto done;
+        if (parse_value(PyTuple_GET_ITEM(frozen, i), &values[i]) < 0) {
+            return -1;
         }
     }
-    rc = 0;
-done:
-    Py_DECREF(seq);
-    return rc;
+    return 0;
 }
 
-/* SETALL from obj (see parse_values). */
+/* SETALL from frozen (see parse_values).  The set's size and id are read
+ * here, after every conversion, and nothing runs Python code between that
+ * and the semctl(): SETALL reads as many values as the set has. */
 static int
-set_all(PyObject *self, PyObject *obj)
+set_all(PyObject *self, PyObject *frozen)
 {
     unsigned short stack[STACK_VALUES];
     unsigned short *values = stack;
@@ -129,7 +156,7 @@ set_all(PyObject *self, PyObject *obj)
             return -1;
         }
     }
-    if (parse_values(obj, values, n) < 0) {
+    if (parse_values(frozen, values, n) < 0) {
         goto done;
     }
     err = ipcore_sem_set_all(SET(self)->id, values);
@@ -152,68 +179,77 @@ set_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = { "key",  "nsems",          "flags",
                               "mode", "initial_values", NULL };
-    PyObject *key_obj, *initial = Py_None;
+    PyObject *key_obj, *initial = Py_None, *frozen = NULL;
     int nsems, flags = 0, mode = 0600;
     enum ipcore_key_choice choice;
     struct ipcore_object obj;
     struct ipcore_sem_info info;
     key_t key;
-    int rc;
+    int rc = -1;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oi|iiO:SemaphoreSet", kwlist,
                                      &key_obj, &nsems, &flags, &mode,
                                      &initial)) {
         return -1;
     }
+    /* Once: a generator would be empty the second time. */
+    if (initial != Py_None && !(frozen = frozen_values(initial))) {
+        return -1;
+    }
     flags &= IPC_CREAT | IPC_EXCL;
     if (sysv_parse_key(key_obj, flags, &key, &choice) < 0) {
-        return -1;
+        goto done;
     }
     if (nsems < 0) {
         PyErr_SetString(PyExc_ValueError, "nsems cannot be negative");
-        return -1;
+        goto done;
     }
     /* Check the values before anything is made, when we can. */
-    if (initial != Py_None && nsems > 0) {
+    if (frozen && nsems > 0) {
         unsigned short probe[STACK_VALUES];
         unsigned short *values = probe;
+        int bad;
 
         if (nsems > STACK_VALUES) {
             values = PyMem_New(unsigned short, nsems);
             if (!values) {
                 PyErr_NoMemory();
-                return -1;
+                goto done;
             }
         }
-        rc = parse_values(initial, values, nsems);
+        bad = parse_values(frozen, values, nsems);
         if (values != probe) {
             PyMem_Free(values);
         }
-        if (rc < 0) {
-            return -1;
+        if (bad < 0) {
+            goto done;
         }
     }
 
     rc = ipcore_sem_get(key, choice, nsems, flags, (unsigned int)mode, &obj);
     if (rc < 0) {
         sysv_error(self, IPCORE_SEM, IPCORE_OP_GET, rc);
-        return -1;
+        goto fail;
     }
-    SET(self)->key = obj.key;
-    SET(self)->id = obj.id;
-
     /* The set's real size: nsems 0 opens one of any size. */
     rc = ipcore_sem_stat(obj.id, &info);
     if (rc < 0) {
         sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
-        return -1;
+        goto fail;
     }
+    /* The id and the size change together or not at all: GETALL and
+     * SETALL trust nsems to size their buffers for the set id names. */
+    SET(self)->key = obj.key;
+    SET(self)->id = obj.id;
     SET(self)->nsems = (int)info.nsems;
 
-    if (initial != Py_None) {
-        return set_all(self, initial);
-    }
-    return 0;
+    rc = frozen ? set_all(self, frozen) : 0;
+    goto done;
+fail:
+    rc = -1;
+done:
+    Py_XDECREF(frozen);
+    return rc;
 }
 
 static PyObject *
@@ -288,7 +324,11 @@ set_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     return sysv_sem_run(self, num, 0, timeout);
 }
 
-/* Converts one (num, delta[, flags]) item of operate() into *op. */
+#define OP_MESSAGE                                                            \
+    "each operation must be a (num, delta) or (num, delta, flags) tuple"
+
+/* Converts one (num, delta[, flags]) item of operate() into *op.  The
+ * item is frozen first: its numbers' __index__ may change it. */
 static int
 parse_op(PyObject *self, PyObject *item, short extra, struct sembuf *op)
 {
@@ -297,22 +337,19 @@ parse_op(PyObject *self, PyObject *item, short extra, struct sembuf *op)
     long delta, flags = 0;
     int num, rc = -1;
 
-    seq = PySequence_Fast(item, "each operation must be a (num, delta) or "
-                                "(num, delta, flags) tuple");
+    seq = frozen_tuple(item, OP_MESSAGE);
     if (!seq) {
         return -1;
     }
-    len = PySequence_Fast_GET_SIZE(seq);
+    len = PyTuple_GET_SIZE(seq);
     if (len != 2 && len != 3) {
-        PyErr_SetString(PyExc_TypeError,
-                        "each operation must be a (num, delta) or "
-                        "(num, delta, flags) tuple");
+        PyErr_SetString(PyExc_TypeError, OP_MESSAGE);
         goto done;
     }
-    if (parse_num(self, PySequence_Fast_GET_ITEM(seq, 0), false, &num) < 0) {
+    if (parse_num(self, PyTuple_GET_ITEM(seq, 0), false, &num) < 0) {
         goto done;
     }
-    delta = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 1));
+    delta = PyLong_AsLong(PyTuple_GET_ITEM(seq, 1));
     if (delta == -1 && PyErr_Occurred()) {
         goto done;
     }
@@ -321,7 +358,7 @@ parse_op(PyObject *self, PyObject *item, short extra, struct sembuf *op)
         goto done;
     }
     if (len == 3) {
-        flags = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, 2));
+        flags = PyLong_AsLong(PyTuple_GET_ITEM(seq, 2));
         if (flags == -1 && PyErr_Occurred()) {
             goto done;
         }
@@ -378,12 +415,13 @@ set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         }
     }
 
-    seq = PySequence_Fast(argv[0], "operations must be a sequence of "
-                                   "(num, delta) tuples");
+    /* Frozen: an item's __index__ may change a list of operations. */
+    seq = frozen_tuple(argv[0], "operations must be a sequence of "
+                                "(num, delta) tuples");
     if (!seq) {
         return NULL;
     }
-    n = PySequence_Fast_GET_SIZE(seq);
+    n = PyTuple_GET_SIZE(seq);
     if (n == 0) {
         PyErr_SetString(PyExc_ValueError, "no operations given");
         goto done;
@@ -396,8 +434,7 @@ set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     for (i = 0; i < n; i++) {
-        if (parse_op(self, PySequence_Fast_GET_ITEM(seq, i), extra, &ops[i]) <
-            0) {
+        if (parse_op(self, PyTuple_GET_ITEM(seq, i), extra, &ops[i]) < 0) {
             goto done;
         }
     }
@@ -576,10 +613,19 @@ done:
 static int
 set_set_values(PyObject *self, PyObject *value, void *closure)
 {
+    PyObject *frozen;
+    int rc;
+
     if (value == NULL) {
         return sysv_no_delete(self, "values");
     }
-    return set_all(self, value);
+    frozen = frozen_values(value);
+    if (!frozen) {
+        return -1;
+    }
+    rc = set_all(self, frozen);
+    Py_DECREF(frozen);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- type */

@@ -12,14 +12,25 @@
 #include "sysv_ipc_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <unistd.h>
+
+/* Linux 5.14's madvise() advice; older headers lack the names. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 struct shm_attachment {
     struct ipcore_mapping map;
     Py_ssize_t exports; /* buffers exported from this mapping */
     bool detached;      /* detach() was called: unmap at exports == 0 */
+    bool may_fault;     /* huge pages: a page may be missing (see below) */
     struct shm_attachment *next;
 };
 
@@ -30,6 +41,105 @@ typedef struct {
 } SharedMemoryObject;
 
 #define SHM(o) ((SharedMemoryObject *)(o))
+
+/*
+ * ---------------------------------------------------------- huge pages
+ *
+ * A segment of huge pages (SHM_HUGETLB) may have no page behind part of
+ * it: with SHM_NORESERVE nothing is set aside at shmget(), and the first
+ * touch of a part for which the pool has no free huge page kills the
+ * process with SIGBUS.  So every access of such an attachment first asks
+ * the kernel to put pages behind the range (madvise(MADV_POPULATE_*),
+ * Linux 5.14), which answers with an error where the access would fault,
+ * and the error becomes MemoryError.  A page once there stays until the
+ * segment goes (huge pages are never reclaimed), so a range populated
+ * once is safe for good.  Ordinary segments never fault (the kernel
+ * allocates or OOM-kills, it does not SIGBUS) and pay nothing.
+ */
+
+/* Whether the mapping at addr is made of huge pages: its KernelPageSize
+ * in /proc/self/smaps is larger than a page.  Only called for addresses
+ * aligned to the smallest huge page size there is (64 KiB, on arm64 and
+ * powerpc), which every huge page mapping is, so that most attachments
+ * of ordinary segments are told apart without reading the file. */
+static bool
+mapping_is_huge(const void *addr)
+{
+    char line[256], head[32];
+    bool in_vma = false, huge = false;
+    unsigned long kib;
+    FILE *f;
+
+    if ((uintptr_t)addr & (64 * 1024 - 1)) {
+        return false;
+    }
+    f = fopen("/proc/self/smaps", "re");
+    if (!f) {
+        /* Cannot tell: treat it as huge, which costs a system call per
+         * access but never a SIGBUS. */
+        return true;
+    }
+    PyOS_snprintf(head, sizeof(head), "%lx-", (unsigned long)(uintptr_t)addr);
+    while (fgets(line, sizeof(line), f)) {
+        if (!in_vma) {
+            in_vma = strncmp(line, head, strlen(head)) == 0;
+        } else if (sscanf(line, "KernelPageSize: %lu kB", &kib) == 1) {
+            huge = kib * 1024 > (unsigned long)getpagesize();
+            break;
+        }
+    }
+    fclose(f);
+    return huge;
+}
+
+/* populate() of an attachment that may fault, out of line. */
+Py_NO_INLINE static int
+populate_range(PyObject *self, struct shm_attachment *att, size_t offset,
+               size_t len, bool write)
+{
+    uintptr_t start, page;
+    int err;
+
+    page = (uintptr_t)getpagesize();
+    start = (uintptr_t)att->map.addr + offset;
+    if (madvise((void *)(start & ~(page - 1)), len + (start & (page - 1)),
+                write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) {
+        if (offset == 0 && len == att->map.size) {
+            att->may_fault = false; /* every page is there for good */
+        }
+        return 0;
+    }
+    err = errno;
+    if (err == EINVAL) {
+        /* A kernel older than 5.14: nothing can be checked. */
+        return 0;
+    }
+    if (err == EFAULT || err == ENOMEM) {
+        /* EFAULT: the access would have raised SIGBUS. */
+        PyErr_SetString(sysv_exception(self, IPCORE_ERR_MEMORY),
+                        "No huge page is free to back this part of the "
+                        "segment (SHM_NORESERVE)");
+        return -1;
+    }
+    sysv_error(self, IPCORE_SHM, IPCORE_OP_ACCESS, -err);
+    return -1;
+}
+
+/*
+ * Puts pages behind bytes offset..offset+len of att before an access
+ * (write: for writing).  Returns 0 or -1 with MemoryError (no huge page
+ * is free for it) or OSError set.  One test of a flag for ordinary
+ * segments.
+ */
+static inline int
+populate(PyObject *self, struct shm_attachment *att, size_t offset,
+         size_t len, bool write)
+{
+    if (!att->may_fault || len == 0) {
+        return 0;
+    }
+    return populate_range(self, att, offset, len, write);
+}
 
 /* ---------------------------------------------------------- attachments */
 
@@ -50,6 +160,7 @@ attachment_new(PyObject *self, const void *address, int flags)
         sysv_error(self, IPCORE_SHM, IPCORE_OP_ATTACH, rc);
         return -1;
     }
+    att->may_fault = mapping_is_huge(att->map.addr);
     att->next = SHM(self)->all;
     SHM(self)->all = att;
     SHM(self)->cur = att;
@@ -172,8 +283,16 @@ shm_init(PyObject *self, PyObject *args, PyObject *kwds)
     }
     if ((flags & (IPC_CREAT | IPC_EXCL)) == (IPC_CREAT | IPC_EXCL) &&
         !SHM(self)->cur->map.read_only) {
-        memset(SHM(self)->cur->map.addr, (unsigned char)init_character,
-               SHM(self)->cur->map.size);
+        struct shm_attachment *att = SHM(self)->cur;
+
+        if (populate(self, att, 0, att->map.size, true) < 0) {
+            /* The segment is new and ours, and nobody could use it
+             * unfilled: it goes, rather than stay unknown to anyone. */
+            detach_current(self);
+            (void)ipcore_remove(IPCORE_SHM, obj.id);
+            return -1;
+        }
+        memset(att->map.addr, (unsigned char)init_character, att->map.size);
     }
     return 0;
 }
@@ -275,7 +394,7 @@ shm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 {
     static const char *const params[] = { "byte_count", "offset", NULL };
     PyObject *argv[2] = { NULL, NULL };
-    struct shm_attachment *att = SHM(self)->cur;
+    struct shm_attachment *att;
     Py_ssize_t count = 0, offset = 0;
     size_t avail;
     PyObject *result;
@@ -287,6 +406,9 @@ shm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
+    /* Only now: converting an argument (its __index__) may have run code
+     * that detached or re-made the handle. */
+    att = SHM(self)->cur;
     if (!att) {
         not_attached(self, "Read");
         return NULL;
@@ -302,6 +424,11 @@ shm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         count = (Py_ssize_t)avail;
     }
 
+    if (populate(self, att, (size_t)offset, (size_t)count, false) < 0) {
+        return NULL;
+    }
+    /* Allocating runs no Python code (no garbage collection for bytes),
+     * so att is still the current attachment. */
     result = PyBytes_FromStringAndSize(NULL, count);
     if (result) {
         ipcore_shm_read(&att->map, (size_t)offset, PyBytes_AS_STRING(result),
@@ -316,7 +443,7 @@ shm_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 {
     static const char *const params[] = { "s", "offset", NULL };
     PyObject *argv[2] = { NULL, NULL };
-    struct shm_attachment *att = SHM(self)->cur;
+    struct shm_attachment *att;
     Py_ssize_t offset = 0;
     sysv_data data;
     PyObject *result = NULL;
@@ -334,6 +461,8 @@ shm_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
 
+    /* Only now, after every conversion (see read()). */
+    att = SHM(self)->cur;
     if (!att) {
         not_attached(self, "Write");
         goto done;
@@ -346,6 +475,9 @@ shm_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         (size_t)data.len > att->map.size - (size_t)offset) {
         PyErr_SetString(PyExc_ValueError,
                         "Attempt to write past end of memory segment");
+        goto done;
+    }
+    if (populate(self, att, (size_t)offset, (size_t)data.len, true) < 0) {
         goto done;
     }
     rc = ipcore_shm_write(&att->map, (size_t)offset, data.buf,
@@ -376,6 +508,12 @@ shm_getbuffer(PyObject *self, Py_buffer *view, int flags)
     if (!att) {
         PyErr_SetString(sysv_exception(self, IPCORE_ERR_NOT_ATTACHED),
                         "The segment is not attached");
+        view->obj = NULL;
+        return -1;
+    }
+    /* A buffer is read and written by code that cannot be checked, so a
+     * segment of huge pages gets every page now, or no buffer. */
+    if (populate(self, att, 0, att->map.size, !att->map.read_only) < 0) {
         view->obj = NULL;
         return -1;
     }

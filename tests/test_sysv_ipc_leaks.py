@@ -1,8 +1,16 @@
 """sysv_ipc: no memory kept per call, on the hot paths and on the error
 paths (a leaked object or buffer per call shows as growth of the memory
-tracemalloc sees, or of the process's RSS)."""
+tracemalloc sees, or of the process's RSS).
 
+The test_refs_* tests count references: under a debug interpreter
+(python3-dbg, which has sys.gettotalrefcount) a reference leaked per call
+shows as growth of the total, on every API path, success and error.  They
+skip under a release interpreter; `scripts/test --refleaks` builds the
+module for python3-dbg (build-dbg/) and runs them there."""
+
+import errno
 import gc
+import sys
 import tracemalloc
 
 import pytest
@@ -161,3 +169,228 @@ def test_rss_stays_flat_over_many_calls():
     """, timeout=120)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) < 512 * 1024
+
+
+# ------------------------------------------------------------ references
+
+needs_dbg = pytest.mark.skipif(
+    not hasattr(sys, "gettotalrefcount"),
+    reason="counting references needs a debug interpreter (python3-dbg: "
+    "scripts/test --refleaks)")
+
+REF_ROUNDS = 100
+
+
+def refs_kept(step, rounds=REF_ROUNDS):
+    """References still held after `rounds` more calls: the least of two
+    runs, as a cache may fill during the first."""
+    for _ in range(20):  # warm caches and free lists
+        step()
+    kept = []
+    for _ in range(2):
+        gc.collect()
+        before = sys.gettotalrefcount()
+        for _ in range(rounds):
+            step()
+        gc.collect()
+        kept.append(sys.gettotalrefcount() - before)
+    return min(kept)
+
+
+class Index:
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
+class RaisingIndex:
+    def __index__(self):
+        raise RuntimeError("no")
+
+
+def make_and_drop(make):
+    def step():
+        obj = make()
+        try:
+            obj.remove()
+        except sysv_ipc.Error:
+            pass
+    return step
+
+
+def shm_cycle(o):
+    def step():
+        shm = o[2]
+        view = memoryview(shm)
+        shm.detach()
+        view.release()
+        shm.attach(None, sysv_ipc.SHM_RDONLY)
+        try:
+            shm.write(b"x")
+        except OSError:
+            pass
+        shm.detach()
+        shm.attach()
+    return step
+
+
+def read_only_view(o):
+    def step():
+        shm = sysv_ipc.attach(o[2].id, None, sysv_ipc.SHM_RDONLY)
+        with memoryview(shm) as v:
+            v[:4].tobytes()
+        try:
+            memoryview(shm)[0] = 1
+        except TypeError:
+            pass
+    return step
+
+
+def mq_too_big(o):
+    small = sysv_ipc.MessageQueue(o[3].key, max_message_size=8)
+
+    def step():
+        o[3].send(b"b" * 100)
+        try:
+            small.receive()
+        except OSError as e:
+            assert e.errno == errno.E2BIG
+        o[3].receive()
+    return step
+
+
+with open("/proc/sys/kernel/msgmax") as f:
+    MSGMAX = int(f.read())
+
+REF_CASES = dict(CASES, **ERROR_CASES, **{
+    "make sem": lambda o: make_and_drop(
+        lambda: sysv_ipc.Semaphore(None, CREX, initial_value=2)),
+    "make set": lambda o: make_and_drop(
+        lambda: sysv_ipc.SemaphoreSet(None, 3, CREX,
+                                      initial_values=iter([1, 2, 3]))),
+    "make shm": lambda o: make_and_drop(
+        lambda: sysv_ipc.SharedMemory(None, CREX, size=100)),
+    "make mq": lambda o: make_and_drop(
+        lambda: sysv_ipc.MessageQueue(None, CREX, max_message_size=100)),
+    "open by key": lambda o: lambda: (
+        sysv_ipc.Semaphore(o[0].key), sysv_ipc.SemaphoreSet(o[1].key, 0),
+        sysv_ipc.SharedMemory(o[2].key), sysv_ipc.MessageQueue(o[3].key)),
+    "re-init": lambda o: lambda: (
+        o[0].__init__(o[0].key), o[1].__init__(o[1].key, 0),
+        o[2].__init__(o[2].key), o[3].__init__(o[3].key, 0, 0o600, 8192)),
+    "bad key": lambda o: expect_error(
+        lambda: sysv_ipc.SharedMemory(2**40), ValueError),
+    "exists": lambda o: expect_error(
+        lambda: sysv_ipc.MessageQueue(o[3].key, CREX),
+        sysv_ipc.ExistentialError),
+    "bad set values": lambda o: expect_error(
+        lambda: sysv_ipc.SemaphoreSet(None, 3, CREX, initial_values=[1, 2]),
+        ValueError),
+    "attach function": lambda o: lambda: sysv_ipc.attach(o[2].id).detach(),
+    "attach missing": lambda o: expect_error(
+        lambda: sysv_ipc.attach(-5), sysv_ipc.ExistentialError),
+    "ftok": lambda o: lambda: sysv_ipc.ftok("/", 7, silence_warning=True),
+    "remove missing": lambda o: lambda: [
+        expect_error(lambda: f(987654), sysv_ipc.ExistentialError)()
+        for f in (sysv_ipc.remove_semaphore, sysv_ipc.remove_shared_memory,
+                  sysv_ipc.remove_message_queue)],
+    "sem P V Z": lambda o: lambda: (o[0].P(), o[0].V(2), o[0].acquire(),
+                                    expect_error(lambda: o[0].Z(0),
+                                                 sysv_ipc.BusyError)()),
+    "sem flags": lambda o: lambda: (
+        setattr(o[0], "block", o[0].block), setattr(o[0], "undo", False),
+        o[0].waiting_for_zero, o[0].waiting_for_nonzero, o[0].key, o[0].id,
+        o[0].cuid, o[0].cgid, o[0].gid),
+    "perm set": lambda o: lambda: [setattr(x, "mode", 0o600) for x in o],
+    "perm errors": lambda o: lambda: (
+        expect_error(lambda: setattr(o[0], "uid", "x"), TypeError)(),
+        expect_error(lambda: setattr(o[1], "mode", -1), ValueError)(),
+        expect_error(lambda: delattr(o[2], "gid"), AttributeError)(),
+        expect_error(lambda: setattr(o[3], "id", 1), AttributeError)()),
+    "sem release range": lambda o: expect_error(
+        lambda: o[0].release(32767), ValueError),
+    "sem delta index": lambda o: lambda: (o[0].acquire(None, Index(1)),
+                                          o[0].release(Index(1))),
+    "raising index": lambda o: lambda: [
+        expect_error(f, RuntimeError)() for f in (
+            lambda: o[0].release(RaisingIndex()),
+            lambda: o[1][RaisingIndex()],
+            lambda: o[2].read(RaisingIndex()),
+            lambda: o[3].send(b"x", True, RaisingIndex()))],
+    "set methods": lambda o: lambda: (
+        o[1].get_value(0), o[1].set_value(1, 1), o[1].get_last_pid(2),
+        o[1].get_waiting_for_nonzero(0), o[1].get_waiting_for_zero(1),
+        o[1].acquire(0), o[1].release(0), o[1].nsems, len(o[1]), str(o[1]),
+        repr(o[1]), o[1].o_time, o[1].last_change_time),
+    "set operate list": lambda o: lambda: o[1].operate(
+        [[Index(0), -1, 0], (1, 1)]) or o[1].operate(
+        iter([(0, 1), (1, -1)]), None, True, False),
+    "set operate errors": lambda o: lambda: (
+        expect_error(lambda: o[1].operate([]), ValueError)(),
+        expect_error(lambda: o[1].operate([(0, 1, 99)]), ValueError)(),
+        expect_error(lambda: o[1].operate([(9, 1)]), IndexError)(),
+        expect_error(lambda: o[1].operate(5), TypeError)(),
+        expect_error(lambda: o[1].operate([(0, -5)], 0),
+                     sysv_ipc.BusyError)()),
+    "set values generator": lambda o: lambda: setattr(
+        o[1], "values", (v for v in (1, 1, 1, 1))),
+    "set values errors": lambda o: lambda: (
+        expect_error(lambda: setattr(o[1], "values", [1] * 3), ValueError)(),
+        expect_error(lambda: setattr(o[1], "values", [1, 2, "x", 3]),
+                     TypeError)(),
+        expect_error(lambda: setattr(o[1], "values", None), TypeError)()),
+    "shm detach views": shm_cycle,
+    "shm read-only views": read_only_view,
+    "shm not attached": lambda o: lambda: (
+        sysv_ipc.attach(o[2].id).detach(),
+        [expect_error(f, sysv_ipc.NotAttachedError)() for f in (
+            lambda: bare_shm(o).read(), lambda: bare_shm(o).write(b"x"),
+            lambda: memoryview(bare_shm(o)), lambda: bare_shm(o).detach())]),
+    "shm stat": lambda o: lambda: (
+        o[2].last_attach_time, o[2].last_detach_time, o[2].creator_pid,
+        o[2].last_pid, o[2].last_change_time, o[2].key, str(o[2]),
+        repr(o[2])),
+    "mq stat": lambda o: lambda: (
+        o[3].current_messages, o[3].max_size, o[3].last_send_time,
+        o[3].last_receive_time, o[3].last_send_pid, o[3].last_receive_pid,
+        o[3].last_change_time, setattr(o[3], "max_size", o[3].max_size),
+        str(o[3]), repr(o[3])),
+    "mq too big to receive": mq_too_big,
+    "mq send errors": lambda o: lambda: (
+        expect_error(lambda: o[3].send(b"x", type=0), ValueError)(),
+        expect_error(lambda: o[3].send(5), TypeError)(),
+        expect_error(lambda: o[3].receive(type=2**70), OverflowError)()),
+    "mq past msgmax": lambda o: expect_error(
+        lambda: big_queue(o).send(b"m" * (MSGMAX + 1)), OSError),
+    "mq memoryview": lambda o: lambda: (o[3].send(memoryview(b"v" * 50)),
+                                        o[3].receive(block=False)),
+})
+
+_bare = {}
+
+
+def bare_shm(o):
+    if "shm" not in _bare:
+        shm = sysv_ipc.SharedMemory(o[2].key)
+        shm.detach()
+        _bare["shm"] = shm
+    return _bare["shm"]
+
+
+def big_queue(o):
+    if "mq" not in _bare or _bare["mq"].key != o[3].key:
+        _bare["mq"] = sysv_ipc.MessageQueue(o[3].key,
+                                            max_message_size=2 * MSGMAX)
+    return _bare["mq"]
+
+
+@needs_dbg
+@pytest.mark.parametrize("case", list(REF_CASES))
+def test_refs_every_path_keeps_none(objs, case):
+    _bare.clear()
+    try:
+        assert refs_kept(REF_CASES[case](objs)) < REF_ROUNDS // 4
+    finally:
+        _bare.clear()

@@ -452,3 +452,94 @@ def test_ping_pong_between_processes_like_the_upstream_demo(made, child):
         text = answer
     c.expect("done")
     assert c.wait()[0] == 0
+
+
+# ------------------------------------------------------------ huge pages
+
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+
+
+@pytest.fixture
+def huge_pages():
+    """Sets the pool of huge pages with set(n); restores it afterwards."""
+    with open(NR_HUGEPAGES) as f:
+        saved = f.read().strip()
+
+    def set_pool(n):
+        try:
+            with open(NR_HUGEPAGES, "w") as f:
+                f.write(str(n))
+        except OSError as e:
+            pytest.skip("cannot set %s: %s" % (NR_HUGEPAGES, e))
+        with open(NR_HUGEPAGES) as f:
+            return int(f.read())
+    yield set_pool
+    with open(NR_HUGEPAGES, "w") as f:
+        f.write(saved)
+
+
+def test_huge_pages_that_are_missing_raise_memory_error(huge_pages):
+    # SHM_NORESERVE sets no huge page aside: with the pool empty, the
+    # first touch of the segment was SIGBUS (in the constructor's fill, in
+    # read(), in write()).  Run in a child, which a SIGBUS kills alone.
+    if huge_pages(0) != 0:
+        pytest.skip("the huge page pool cannot be emptied")
+    done = run_child("""
+        import ctypes
+        HUGE = sysv_ipc.SHM_HUGETLB | sysv_ipc.SHM_NORESERVE
+        libc = ctypes.CDLL(None, use_errno=True)
+        # Can the kernel make such a segment at all?
+        raw = libc.shmget(0, 4 << 20, sysv_ipc.IPC_CREX | HUGE | 0o600)
+        if raw < 0:
+            print("skip", os.strerror(ctypes.get_errno()))
+            sys.exit(0)
+        before = open("/proc/sysvipc/shm").read().count("\\n")
+        try:
+            sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX | HUGE,
+                                  size=4 << 20)
+        except MemoryError:
+            pass
+        else:
+            raise AssertionError("filled a segment without pages")
+        # The constructor removed the segment it could not fill.
+        assert open("/proc/sysvipc/shm").read().count("\\n") == before
+        shm = sysv_ipc.attach(raw)
+        for call in (lambda: shm.read(10),
+                     lambda: shm.read(1, (4 << 20) - 1),
+                     lambda: shm.write(b"x", 3 << 20),
+                     lambda: shm.write(b"x" * 5000, 4000),
+                     lambda: memoryview(shm),
+                     lambda: bytearray(shm)):
+            try:
+                call()
+            except MemoryError:
+                pass
+            else:
+                raise AssertionError("touched a missing huge page")
+        assert shm.attached
+        shm.detach()
+        sysv_ipc.remove_shared_memory(raw)
+        print("ok")
+    """)
+    assert done.returncode == 0, done.stderr
+    if done.stdout.startswith("skip"):
+        pytest.skip("no SHM_HUGETLB|SHM_NORESERVE segment: " + done.stdout)
+    assert done.stdout.strip() == "ok"
+
+
+def test_huge_pages_that_are_there_are_read_and_written(huge_pages, made):
+    # The same calls work once the pool has the pages (and keep working
+    # after a memoryview has put every page in place).
+    if huge_pages(2) < 2:
+        pytest.skip("the pool cannot have 2 huge pages")
+    flags = sysv_ipc.IPC_CREX | sysv_ipc.SHM_HUGETLB | sysv_ipc.SHM_NORESERVE
+    try:
+        shm = made.shm(None, flags, size=4 << 20, init_character=b"h")
+    except sysv_ipc.PermissionsError:
+        pytest.skip("SHM_HUGETLB refused")
+    assert shm.read(4, (4 << 20) - 4) == b"hhhh"
+    shm.write(b"huge", 3 << 20)
+    assert shm.read(4, 3 << 20) == b"huge"
+    with memoryview(shm) as view:
+        view[0:2] = b"hi"
+    assert shm.read(2) == b"hi"
