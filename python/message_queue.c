@@ -785,7 +785,6 @@ static PyMethodDef mq_methods[] = {
 
 static PyGetSetDef mq_getset[] = {
     { "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
-    { "id", sysv_get_id, NULL, "The queue's id (read-only).", NULL },
     { "current_messages", mq_get_stat, NULL,
       "How many messages the queue holds (read-only).",
       SYSV_CLOSURE(MQ_F_QNUM) },
@@ -823,6 +822,7 @@ static PyType_Slot mq_slots[] = {
     { Py_tp_repr, SYSV_SLOT(mq_repr) },
     { Py_tp_methods, mq_methods },
     { Py_tp_getset, mq_getset },
+    { Py_tp_members, sysv_members },
     { 0, NULL },
 };
 

@@ -6,6 +6,7 @@
 #include "sysv_ipc_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 /* ----------------------------------------------------------- life cycle */
 
@@ -69,11 +70,11 @@ sysv_get_key(PyObject *self, void *closure)
     return PyLong_FromLong((long)((SysvObject *)self)->key);
 }
 
-PyObject *
-sysv_get_id(PyObject *self, void *closure)
-{
-    return PyLong_FromLong((long)((SysvObject *)self)->id);
-}
+PyMemberDef sysv_members[] = {
+    { "id", T_INT, offsetof(SysvObject, id), READONLY,
+      "The id the kernel gave the object (read-only)." },
+    { NULL, 0, 0, 0, NULL },
+};
 
 static int
 stat_perm(enum ipcore_kind kind, int id, struct ipcore_perm *perm)

@@ -236,8 +236,6 @@ static PyMethodDef sem_methods[] = {
 static PyGetSetDef sem_getset[] = {
     { "key", sysv_get_key, NULL,
       "The key the semaphore was opened with (read-only).", NULL },
-    { "id", sysv_get_id, NULL,
-      "The id the kernel gave the semaphore (read-only).", NULL },
     { "value", sem_get_query, sem_set_value,
       "The semaphore's value, 0 to SEMAPHORE_VALUE_MAX (GETVAL/SETVAL).",
       SYSV_CLOSURE(SYSV_SEM_VALUE) },
@@ -280,6 +278,7 @@ static PyType_Slot sem_slots[] = {
     { Py_tp_repr, SYSV_SLOT(sem_repr) },
     { Py_tp_methods, sem_methods },
     { Py_tp_getset, sem_getset },
+    { Py_tp_members, sysv_members },
     { 0, NULL },
 };
 

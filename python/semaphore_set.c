@@ -677,7 +677,6 @@ static PyMethodDef set_methods[] = {
 
 static PyGetSetDef set_getset[] = {
     { "key", sysv_get_key, NULL, "The set's key (read-only).", NULL },
-    { "id", sysv_get_id, NULL, "The set's id (read-only).", NULL },
     { "nsems", set_get_nsems, NULL,
       "How many semaphores the set has (read-only); also len(set).", NULL },
     { "values", set_get_values, set_set_values,
@@ -719,6 +718,7 @@ static PyType_Slot set_slots[] = {
     { Py_tp_repr, SYSV_SLOT(set_repr) },
     { Py_tp_methods, set_methods },
     { Py_tp_getset, set_getset },
+    { Py_tp_members, sysv_members },
     { Py_mp_length, SYSV_SLOT(set_length) },
     { Py_mp_subscript, SYSV_SLOT(set_subscript) },
     { Py_mp_ass_subscript, SYSV_SLOT(set_ass_subscript) },

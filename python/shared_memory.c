@@ -624,7 +624,6 @@ static PyMethodDef shm_methods[] = {
 
 static PyGetSetDef shm_getset[] = {
     { "key", sysv_get_key, NULL, "The segment's key (read-only).", NULL },
-    { "id", sysv_get_id, NULL, "The segment's id (read-only).", NULL },
     { "size", shm_get_stat, NULL, "The segment's size in bytes (read-only).",
       SYSV_CLOSURE(SHM_F_SIZE) },
     { "address", shm_get_address, NULL,
@@ -668,6 +667,7 @@ static PyType_Slot shm_slots[] = {
     { Py_tp_repr, SYSV_SLOT(shm_repr) },
     { Py_tp_methods, shm_methods },
     { Py_tp_getset, shm_getset },
+    { Py_tp_members, sysv_members },
     { Py_bf_getbuffer, SYSV_SLOT(shm_getbuffer) },
     { Py_bf_releasebuffer, SYSV_SLOT(shm_releasebuffer) },
     { 0, NULL },

@@ -10,6 +10,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h> /* PyMemberDef, T_INT, READONLY before 3.12 */
 
 #include <errno.h>
 #include <limits.h>
@@ -174,7 +175,6 @@ enum sysv_perm_field {
     ((void *)(intptr_t)(((int)(kind) << 8) | (int)(field)))
 
 PyObject *sysv_get_key(PyObject *self, void *closure);
-PyObject *sysv_get_id(PyObject *self, void *closure);
 PyObject *sysv_get_perm(PyObject *self, void *closure);
 int sysv_set_perm(PyObject *self, PyObject *value, void *closure);
 
@@ -195,6 +195,14 @@ int sysv_set_perm(PyObject *self, PyObject *value, void *closure);
     { "cgid", sysv_get_perm, NULL, "The creator's group id (read-only).", \
       SYSV_PERM_CLOSURE(kind, SYSV_PERM_CGID) }
 /* clang-format on */
+
+/*
+ * The members of every kind: `id` alone.  It is a plain read-only member,
+ * as in 1.1.0, because writing one raises 1.1.0's AttributeError text,
+ * "readonly attribute" (a getset without a setter says "attribute 'id' of
+ * ... objects is not writable"), and programs and 1.1.0's tests match it.
+ */
+extern PyMemberDef sysv_members[];
 
 /* ------------------------------------------------------- sem_common.c */
 

@@ -27,7 +27,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = (ROOT / os.environ.get("IPCFS_BUILD", "build")).resolve()
 
-sys.path.insert(0, str(BUILD / "python"))
+# scripts/test-install sets IPCFS_USE_INSTALLED=1 to test the installed copy.
+if os.environ.get("IPCFS_USE_INSTALLED") != "1":
+    sys.path.insert(0, str(BUILD / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 CLONE_NEWIPC = 0x08000000

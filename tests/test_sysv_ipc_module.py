@@ -202,7 +202,11 @@ def test_keywords_work_where_signatures_say(made):
 
 # --------------------------------------------------------------------- stub
 
-STUB = os.path.join(os.path.dirname(sysv_ipc.__file__), "sysv_ipc.pyi")
+# Beside the module: build/python/sysv_ipc.pyi, or __init__.pyi in an
+# installed copy (the package sysv_ipc/).
+STUB = os.path.join(
+    os.path.dirname(sysv_ipc.__file__),
+    os.path.basename(sysv_ipc.__file__).split(".")[0] + ".pyi")
 
 
 def test_stub_ships_beside_the_module():

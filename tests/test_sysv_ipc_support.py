@@ -25,7 +25,11 @@ import pytest
 import sysv_ipc
 from conftest import wait_until
 
+# The sys.path entry sysv_ipc comes from: build/python, or the site
+# directory that holds an installed copy (a package, sysv_ipc/__init__.*).
 MODULE_DIR = os.path.dirname(os.path.abspath(sysv_ipc.__file__))
+if hasattr(sysv_ipc, "__path__"):
+    MODULE_DIR = os.path.dirname(MODULE_DIR)
 
 
 def remove_quietly(obj):
@@ -296,7 +300,7 @@ def test_child_shares_the_namespace_and_module(made):
     """ % sem.key)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.split()
-    assert os.path.dirname(lines[0]) == MODULE_DIR
+    assert lines[0] == os.path.abspath(sysv_ipc.__file__)
     assert lines[1] == "7"
 
 
