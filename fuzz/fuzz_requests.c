@@ -29,10 +29,9 @@
  * other than root, the objects it neither owns nor created keep their
  * owner, group and mode and still exist (check_owners).
  *
- * IPCFS_FUZZ_ANY_DIR_OFFSET=1: READDIR offsets are any non-negative number
- * (lseek(2) on a directory allows them); by default they are 0, the end,
- * or an offset a reply handed out.  IPCFS_FUZZ_TRACE=1 prints each request
- * and how it was answered (to read a reproducer).
+ * READDIR offsets are 0, one a reply handed out, or any non-negative
+ * number (lseek(2) on a directory allows any).  IPCFS_FUZZ_TRACE=1 prints
+ * each request and how it was answered (to read a reproducer).
  */
 #include "fuzz.h"
 #include "ipcfs.h"
@@ -146,7 +145,6 @@ static uint64_t next_unique = 2; /* even: the kernel's interrupts are odd */
 static struct fuse_session *se;
 static struct ipcfs fs;
 static int object_ids[4]; /* of reset_objects(), for names in by-id/ */
-static bool any_dir_offset;
 static bool trace; /* IPCFS_FUZZ_TRACE=1: each request on stderr */
 
 static struct pending *find_pending(uint64_t unique)
@@ -833,7 +831,7 @@ static void do_readdir(struct input *in, const struct fuzz_caller *c)
 		r.offset = 0;
 	else if (b < 0xe0 && opens[slot].noffsets)
 		r.offset = opens[slot].offsets[b % opens[slot].noffsets];
-	else if (any_dir_offset)
+	else if (b & 1)
 		r.offset = in_bytes(in, 8) & (uint64_t)LLONG_MAX;
 	else
 		r.offset = (uint64_t)LLONG_MAX; /* far past the end */
@@ -1076,13 +1074,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	};
 	struct fuzz_caller root = { 0, 0, (uint32_t)getpid() };
 	struct pending *p;
-	const char *e = getenv("IPCFS_FUZZ_ANY_DIR_OFFSET");
+	const char *e = getenv("IPCFS_FUZZ_TRACE");
 	int fd, rc;
 
 	(void)argc, (void)argv;
 	check_private_namespace();
-	any_dir_offset = e && !strcmp(e, "1");
-	e = getenv("IPCFS_FUZZ_TRACE");
 	trace = e && !strcmp(e, "1");
 	fuse_set_log_func(fuzz_quiet_log);
 	/* Segments of up to 1 MiB, 64 MiB in all: mkdir shm/<k>:<size> then
