@@ -16,7 +16,7 @@ import tempfile
 import pytest
 
 import ipc_raw as raw
-from conftest import die_with_parent
+from conftest import die_with_parent, reserve_huge_pages
 from fs_paths import NOBODY
 
 KEY = 4343
@@ -181,21 +181,12 @@ def test_fallback_mode_never_maps(mount_ipcfs):
     raw.remove("shm", shmid)
 
 
-NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
-
-
 @pytest.fixture
 def huge_pages():
-    """Reserves two huge pages for the test (as root) and gives them back."""
-    with open(NR_HUGEPAGES) as f:
-        before = int(f.read())
-    with open(NR_HUGEPAGES, "w") as f:
-        f.write(str(before + 2))
-    try:
+    """Reserves two huge pages for the test (as root) and gives them back;
+    skips, saying why, where the machine cannot have them."""
+    with reserve_huge_pages(2):
         yield
-    finally:
-        with open(NR_HUGEPAGES, "w") as f:
-            f.write(str(before))
 
 
 @pytest.mark.parametrize("size", [2 << 20, 1 << 20])
