@@ -312,6 +312,30 @@ def die_with_parent(then=None):
     return preexec
 
 
+def describe_threads(pid):
+    """Each thread of pid: its state, where it sleeps in the kernel, and
+    its kernel stack (root may read it): what a hung process waits for."""
+    lines = []
+    try:
+        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError as e:
+        return str(e)
+    for tid in tids:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(base + "wchan") as f:
+                wchan = f.read()
+            with open(base + "stack") as f:
+                stack = " < ".join(l.split()[1].split("+")[0]
+                                   for l in f if l.strip())
+        except OSError as e:
+            state, wchan, stack = "?", "?", str(e)
+        lines.append("  %s %s %s: %s" % (tid, state, wchan, stack))
+    return "\n".join(lines)
+
+
 def _fusermount_u(path, timeout=10.0):
     """fusermount3 -u, again while the mount is busy: a client killed just
     now may still be closing its files."""
@@ -422,8 +446,10 @@ class Mount:
                 # Generous: an ASan daemon checks for leaks as it exits.
                 code = self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                pytest.fail("ipcfs did not exit after unmount:\n"
-                            + self.output())
+                pytest.fail("ipcfs did not exit after unmount:\n%s\n"
+                            "its threads:\n%s" % (self.output(),
+                                                  describe_threads(
+                                                      self.proc.pid)))
             assert code == 0, "ipcfs exited with %d:\n%s" % (code,
                                                                self.output())
             text = self.output()
