@@ -157,17 +157,24 @@ def _clean_ipc_namespace():
 
 
 def suite_processes():
-    """{pid: command line} of the live processes this session started
-    (zombies have no environment, and are not running anyway)."""
+    """{pid: command line} of the live processes this session started: the
+    ones that carry the token (whatever ran them), and children forked
+    without exec (whose environment is still the one pytest started with).
+    Zombies are not running (and have no environment)."""
     marker = ("%s=%s" % (SUITE_TOKEN_VAR, SUITE_TOKEN)).encode()
     found = {}
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
-            with open("/proc/%s/environ" % name, "rb") as f:
-                if marker not in f.read().split(b"\0"):
-                    continue
+            with open("/proc/%s/stat" % name) as f:
+                state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
+            if state == "Z":
+                continue
+            if int(ppid) != os.getpid():
+                with open("/proc/%s/environ" % name, "rb") as f:
+                    if marker not in f.read().split(b"\0"):
+                        continue
             with open("/proc/%s/cmdline" % name, "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile

@@ -124,11 +124,18 @@ def test_a_leak_fails_the_test_and_is_removed(nested):
             assert conftest.wait_until(lambda: conftest._is_mounted(mnt), 60)
             note("mount", mnt)
             subprocess.Popen(["sleep", "600"])
+            pid = os.fork()  # a child without exec: no token of its own
+            if pid == 0:
+                time.sleep(600)
+                os._exit(0)
+            note("forked", pid)
     """)
     assert n.finish() == 1, n.out
     assert "the test left things behind" in n.out
     assert "sleep 600" in n.out and n.notes()["mount"] in n.out
+    assert "\n  %s " % n.notes()["forked"] in n.out
     n.assert_nothing_left()
+    assert not os.path.exists("/proc/%s" % n.notes()["forked"])
 
 
 def test_a_failing_test_leaves_nothing(nested):
