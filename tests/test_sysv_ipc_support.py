@@ -106,7 +106,7 @@ class Child:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env)
 
-    def expect(self, text, timeout=10.0):
+    def expect(self, text, timeout=30.0):
         """Reads stdout lines until one equals text; fails on EOF."""
         import selectors
         deadline = time.monotonic() + timeout
@@ -133,7 +133,7 @@ class Child:
     def signal(self, signum):
         self.proc.send_signal(signum)
 
-    def wait(self, timeout=10.0):
+    def wait(self, timeout=30.0):
         """Waits for exit; returns (returncode, rest of stdout).  The
         child's stderr is then in self.err."""
         try:
@@ -199,7 +199,7 @@ def under_asan():
         return any("libasan" in line for line in f)
 
 
-def wait_blocked_in(pid, word, timeout=10.0):
+def wait_blocked_in(pid, word, timeout=30.0):
     """Waits until process pid sleeps in a kernel function whose name holds
     word (/proc/PID/wchan: "do_msgrcv", "do_msgsnd", ...)."""
     def blocked():
@@ -236,15 +236,14 @@ def blocked_child(child, opening, call, catch, code=0, ready=False):
                  % (call, catch, catch, code))
 
 
-def interrupt(c, code, within=None):
+def interrupt(c, code):
     """SIGINT to child c blocked in a call: it reports KeyboardInterrupt
-    (in less than `within` seconds, if given) and exits with code."""
-    start = time.monotonic()
+    and exits with code.  The call blocks for good otherwise, so the
+    generous bound of expect() is the check, not a stopwatch (a loaded
+    machine takes seconds to run a Python child's exit)."""
     c.signal(signal.SIGINT)
-    c.expect("KeyboardInterrupt", timeout=5)
+    c.expect("KeyboardInterrupt")
     assert c.wait()[0] == code
-    if within is not None:
-        assert time.monotonic() - start < within
 
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None,
