@@ -163,7 +163,7 @@ def _in_fuse_wait(pid):
     return where == "request_wait_answer"
 
 
-def wait_blocked(proc, timeout=10.0):
+def wait_blocked(proc, timeout=30.0):
     """Waits until proc waits in the daemon; True if it is still alive."""
     wait_until(lambda: proc.poll() is not None or _in_fuse_wait(proc.pid),
                timeout)
@@ -522,12 +522,16 @@ ep = select.epoll()
 ep.register(fd, select.EPOLLIN)
 print("READY", flush=True)
 t0 = time.monotonic()
-events = ep.poll(20)
+events = ep.poll()  # no timeout of its own: see below
 print("WOKE", len(events), "%.3f" % (time.monotonic() - t0), flush=True)
 """
 
 
 def test_many_pollers_all_wake_on_one_message(mount, msq, children):
+    # The pollers wait without a timeout: starting 24 Python children takes
+    # tens of seconds on a loaded machine, and a timeout counted from each
+    # start ran out before the message came (WOKE 0).  A missed wake-up
+    # fails communicate() instead.
     pollers = [children.python(POLLER, receive_path(mount, mtype=t))
                for t in (1, 1, 2, 0, -1, -3) * 4]
     time.sleep(0.3)
