@@ -3,6 +3,8 @@
 - The test process moves into a private IPC namespace before any test runs,
   so tests see only the objects they make and never touch other programs'
   (the namespace, and whatever is left in it, vanishes with the process).
+  Likewise a mount namespace of its own: its mounts are not seen (nor
+  copied, nor kept alive) outside, and go when its processes go.
 - `$IPCFS_BUILD/python` (default: build/) is put on sys.path, so
   `import sysv_ipc` gets the module this tree built.
 - After each test, every IPC object left in the namespace is removed.
@@ -43,6 +45,10 @@ sys.path.insert(0, str(BUILD / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWNS = 0x00020000
+MS_REC = 0x4000
+MS_SLAVE = 1 << 19
+MNT_DETACH = 2
 IPC_RMID = 0
 KINDS = ("sem", "shm", "msg")
 
@@ -62,6 +68,38 @@ def _enter_private_ipc_namespace():
 
 # The namespace the suite was started in, to show that it left it.
 ORIGINAL_IPC_NAMESPACE = os.readlink("/proc/self/ns/ipc")
+ORIGINAL_MOUNT_NAMESPACE = os.readlink("/proc/self/ns/mnt")
+
+
+def _enter_private_mount_namespace():
+    """unshare(CLONE_NEWNS), then every mount a slave: the suite still sees
+    the machine's mounts come and go, but its own stay in here.  Why: a
+    mount that another program copies into a namespace of its own (any
+    `unshare --mount`, e.g. test_mount_t_fuse_ipcfs_and_fstab of a suite
+    running beside this one) keeps the FUSE connection alive after
+    fusermount3 -u here, and the daemon does not exit until that namespace
+    ends (minutes: "ipcfs did not exit after unmount").  Also, mounts in
+    here cannot outlive the session's processes, whatever kills them.
+    The copies of FUSE mounts already there (other suites', users') are
+    dropped from here at once, for the same reason in the other direction:
+    where / is private (no systemd), unshare copies them as they are, and
+    the copies would keep their daemons alive until this session ends.
+    Slave, where / is shared: the machine's mounts and unmounts still
+    reach the suite, its own do not leave."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                           ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+    if libc.unshare(CLONE_NEWNS) != 0 or \
+            libc.mount(None, b"/", None, MS_REC | MS_SLAVE, None) != 0:
+        err = ctypes.get_errno()
+        raise pytest.UsageError(
+            "cannot enter a private mount namespace (%s); run the suite as "
+            "root, as scripts/test does" % os.strerror(err))
+    with open("/proc/self/mountinfo") as f:
+        copies = [line.split()[4] for line in f
+                  if line.split(" - ", 1)[1].startswith("fuse")]
+    for point in reversed(copies):  # innermost first
+        libc.umount2(point.replace("\\040", " ").encode(), MNT_DETACH)
 
 
 def _confine_asan_preload_to_python():
@@ -118,6 +156,7 @@ def _make_session_dir():
 
 def pytest_configure(config):
     _enter_private_ipc_namespace()
+    _enter_private_mount_namespace()
     _restore_default_interrupt_signals()
     os.environ[SUITE_TOKEN_VAR] = SUITE_TOKEN
     _make_session_dir()

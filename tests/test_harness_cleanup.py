@@ -12,12 +12,27 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, SUITE_TOKEN_VAR, wait_until
+from conftest import (ORIGINAL_MOUNT_NAMESPACE, ROOT, SUITE_TOKEN_VAR,
+                      wait_until)
 
 
 def mounted_points():
     with open("/proc/self/mountinfo") as f:
         return {line.split()[4] for line in f}
+
+
+def processes_in(mntns):
+    """Processes in that mount namespace: while there are none, it and
+    its mounts are gone."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.readlink("/proc/%s/ns/mnt" % name) == mntns:
+                    found.append(int(name))
+            except OSError:
+                continue
+    return found
 
 
 def processes_with(token):
@@ -55,6 +70,7 @@ class Nested:
             "        f.write('%%s %%s\\n' %% (name, value))\n"
             "note('token', os.environ[%r])\n"
             "note('session', conftest.SESSION_DIR)\n"
+            "note('mntns', os.readlink('/proc/self/ns/mnt'))\n"
             % (str(self.report), SUITE_TOKEN_VAR) + textwrap.dedent(body))
 
         def preexec():
@@ -79,12 +95,15 @@ class Nested:
 
     def assert_nothing_left(self):
         notes = self.notes()
-        point = notes.get("mount")
-        assert point, "the nested test mounted nothing:\n%s" % getattr(
-            self, "out", "")
-        # The daemons end by themselves (unmounted, or SIGTERM when their
-        # pytest died): wait for that, generously.
-        assert wait_until(lambda: point not in mounted_points(), 60), point
+        assert notes.get("mount"), "the nested test mounted nothing:\n%s" \
+            % getattr(self, "out", "")
+        # The nested session's mounts are in its own mount namespace: they
+        # are gone once no process is left in it.  The daemons end by
+        # themselves (unmounted, or SIGTERM when their pytest died): wait
+        # for that, generously.
+        assert notes["mntns"] != os.readlink("/proc/self/ns/mnt")
+        assert wait_until(lambda: processes_in(notes["mntns"]) == [], 60), \
+            processes_in(notes["mntns"])
         assert wait_until(lambda: processes_with(notes["token"]) == [], 60), \
             processes_with(notes["token"])
 
@@ -105,10 +124,9 @@ def nested(tmp_path):
             s.proc.kill()
         s.proc.communicate()
         notes = s.notes()
-        if "mount" in notes and notes["mount"] in mounted_points():
-            subprocess.run(["umount", "-l", notes["mount"]])
-        for pid in processes_with(notes.get("token", "-")):
-            os.kill(pid, signal.SIGKILL)
+        for pid in set(processes_with(notes.get("token", "-")) +
+                       processes_in(notes.get("mntns", "-"))):
+            os.kill(pid, signal.SIGKILL)  # and the namespace goes
         session = notes.get("session")
         if session and not any(p.startswith(session + "/")
                                for p in mounted_points()):
@@ -200,3 +218,29 @@ def test_children_get_sigint_even_if_pytest_was_started_ignoring_it(nested):
     """, ignore_sigint=True)
     assert n.finish() == 0, n.out
     n.assert_nothing_left()
+
+
+def test_mounts_stay_in_the_session(mount_ipcfs):
+    """The suite's mounts are in its own mount namespace: the namespace it
+    was started in (its parent's) never sees them, so another program
+    there cannot copy them and keep their daemons alive; and it holds no
+    copy of FUSE mounts from outside, which would keep theirs alive."""
+    m = mount_ipcfs()
+    assert os.readlink("/proc/self/ns/mnt") != ORIGINAL_MOUNT_NAMESPACE
+    assert str(m.path) in mounted_points()
+    parent = os.getppid()
+    if os.readlink("/proc/%d/ns/mnt" % parent) != ORIGINAL_MOUNT_NAMESPACE:
+        pytest.skip("pytest's parent is gone (reparented)")
+    with open("/proc/%d/mountinfo" % parent) as f:
+        assert " %s " % m.path not in f.read()
+    with open("/proc/self/mountinfo") as f:
+        lines = f.read().splitlines()
+    if "master:" in next(l for l in lines if l.split()[4] == "/"):
+        return  # / is shared outside: mounts made there since come here too
+    # / is private: no FUSE mount from outside was kept (copied) in here.
+    fuse = {line.split()[4] for line in lines
+            if line.split(" - ", 1)[1].startswith("fuse")}
+    with open("/proc/%d/mountinfo" % parent) as f:
+        outside = {line.split()[4] for line in f
+                   if line.split(" - ", 1)[1].startswith("fuse")}
+    assert fuse & outside == set()

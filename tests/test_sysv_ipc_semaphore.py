@@ -12,7 +12,8 @@ import sysv_ipc
 from conftest import wait_until
 from fs_paths import NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
-    allowed_or_refused, blocked_child, child, interrupt, made, run_child)
+    allowed_or_refused, blocked_child, child, interrupt, made, run_child,
+    signal_handled)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -399,9 +400,7 @@ def test_handled_signal_then_release_acquires(made, child):
     """ % sem.key, count_sigusr1=True)
     wait_for_waiters(sem)
     for _ in range(3):
-        c.signal(signal.SIGUSR1)
-        time.sleep(0.05)
-        wait_for_waiters(sem)
+        signal_handled(c, signal.SIGUSR1, "semtimedop")
     sem.release()
     c.expect("acquired after 3")
     assert c.wait()[0] == 0

@@ -212,6 +212,25 @@ def wait_blocked_in(pid, word, timeout=30.0):
         "process %d never blocked in %s" % (pid, word)
 
 
+def signal_handled(c, signum, word):
+    """Sends signum to child c, blocked in a call whose kernel wait has word
+    in its name, and returns once its Python handler ran and the call waits
+    again: the signal was taken (no longer pending), then the call was
+    retried, which the module does only after running the handlers.  Two
+    signals sent closer than that would make one handler call (a pending
+    signal is a bit, and Python runs a handler once per batch), which a
+    fixed pause told apart only on an idle machine."""
+    bit = 1 << (signum - 1)
+
+    def pending():
+        with open("/proc/%d/status" % c.proc.pid) as f:
+            return any(line.startswith(("SigPnd:", "ShdPnd:")) and
+                       int(line.split()[1], 16) & bit for line in f)
+    c.signal(signum)
+    assert wait_until(lambda: not pending(), 30), "signal never taken"
+    wait_blocked_in(c.proc.pid, word)
+
+
 def allowed_or_refused(opening, calls, user):
     """Runs opening in a child as user, then each of calls (script text: a
     tuple's items); returns the words the child printed, each call's being
