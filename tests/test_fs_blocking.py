@@ -163,7 +163,7 @@ def _in_fuse_wait(pid):
     return where == "request_wait_answer"
 
 
-def wait_blocked(proc, timeout=10.0):
+def wait_blocked(proc, timeout=30.0):
     """Waits until proc waits in the daemon; True if it is still alive."""
     wait_until(lambda: proc.poll() is not None or _in_fuse_wait(proc.pid),
                timeout)
@@ -193,6 +193,13 @@ def wait_threads(mount, at_least, timeout=20.0):
     got = wait_until(lambda: daemon_threads(mount) >= at_least, timeout)
     assert got, "daemon has %d threads, expected >= %d" % (
         daemon_threads(mount), at_least)
+
+
+# Bounds that tell "waits behind the blocked callers" or "missed its
+# wake-up" (minutes, or a whole timeout) from a loaded machine's slowness
+# (seconds): not speed.
+ANSWERS = 10.0
+WAKE_TIMEOUT = 60.0
 
 
 def timed(fn, *args):
@@ -315,10 +322,8 @@ def test_removed_queue_ends_the_wait_with_enoent(mount, msq, children):
 def test_signal_ends_a_blocked_receive_with_eintr(mount, msq, children):
     reader = children.python(READER, receive_path(mount), 4096)
     assert wait_blocked(reader)
-    t0 = time.monotonic()
     reader.send_signal(signal.SIGUSR1)
-    out, _ = reader.communicate(timeout=10)
-    assert time.monotonic() - t0 < 2
+    out, _ = reader.communicate(timeout=30)  # not ended by it: fails here
     assert out.split() == ["ERR", "EINTR"]
     raw.msg_send(msq, b"kept")
     assert drain(msq) == [(1, b"kept")]
@@ -328,13 +333,11 @@ def test_signal_ends_a_blocked_receive_with_eintr(mount, msq, children):
 def test_killed_reader_takes_nothing(mount, msq, children, sig):
     cats = [children.cat(receive_path(mount)) for _ in range(5)]
     wait_all_blocked(cats)
-    t0 = time.monotonic()
     for cat in cats:
         cat.send_signal(sig)
-    for cat in cats:
-        cat.wait(timeout=10)
+    for cat in cats:  # a kill the wait holds up fails here
+        cat.wait(timeout=30)
         assert cat.returncode == -sig
-    assert time.monotonic() - t0 < 5
     for i in range(5):
         raw.msg_send(msq, b"m%d" % i)
     assert drain(msq) == [(1, b"m%d" % i) for i in range(5)]
@@ -384,11 +387,11 @@ def test_500_blocked_callers_and_the_mount_answers(mount, msq, semid,
     # The rest of the mount answers at once.
     for _ in range(20):
         _, took = timed(os.stat, mq_dir(mount))
-        assert took < 0.5
+        assert took < ANSWERS
         _, took = timed(os.listdir, mount.path / "mq")
-        assert took < 0.5
+        assert took < ANSWERS
         _, took = timed(os.listdir, mq_dir(mount))
-        assert took < 0.5
+        assert took < ANSWERS
     _, took = timed(raw.sem_get_value, semid)
     # Release half of each: one message per reader, one unit per P-er.
     for i in range(175):
@@ -403,14 +406,13 @@ def test_500_blocked_callers_and_the_mount_answers(mount, msq, semid,
                       >= 75, 30)
     assert all(p.returncode == 0 for p in pers if p.poll() is not None)
     assert raw.sem_get_value(semid) == 0
-    # Kill the rest; all reaped at once, nothing taken for them.
-    t0 = time.monotonic()
+    # Kill the rest; all reaped (a kill the wait holds up fails the
+    # wait()), nothing taken for them.
     for p in readers + pers:
         if p.poll() is None:
             p.kill()
     for p in readers + pers:
-        p.wait(timeout=30)
-    assert time.monotonic() - t0 < 15
+        p.wait(timeout=60)
     assert wait_until(lambda: daemon_threads(mount) < 50, 20)
     assert raw.sem_waiting_for_nonzero(semid) == 0
     for i in range(10):
@@ -443,11 +445,11 @@ def test_select_wakes_when_a_message_arrives(mount, msq):
         assert select.select([fd], [], [], 0.2)[0] == []
         t0 = time.monotonic()
         pid = send_later(msq, b"wake", 0.3)
-        r, _, _ = select.select([fd], [], [], 10)
+        r, _, _ = select.select([fd], [], [], WAKE_TIMEOUT)
         took = time.monotonic() - t0
         os.waitpid(pid, 0)
         assert r == [fd]
-        assert took < 2
+        assert took < WAKE_TIMEOUT / 2, "woken by the timeout, not the message"
         assert os.read(fd, 100) == b"wake"
     finally:
         os.close(fd)
@@ -472,9 +474,9 @@ def test_poll_on_a_type_ignores_other_types(mount, msq):
         raw.msg_send(msq, b"other", mtype=3)
         assert p.poll(300) == []
         raw.msg_send(msq, b"mine", mtype=4)
-        events, took = timed(p.poll, 5000)
+        events, took = timed(p.poll, WAKE_TIMEOUT * 1000)
         assert events == [(fd, select.POLLIN)]
-        assert took < 1
+        assert took < WAKE_TIMEOUT / 2, "woken by the timeout, not the message"
         assert os.read(fd, 100) == b"mine"
     finally:
         os.close(fd)
@@ -520,12 +522,16 @@ ep = select.epoll()
 ep.register(fd, select.EPOLLIN)
 print("READY", flush=True)
 t0 = time.monotonic()
-events = ep.poll(20)
+events = ep.poll()  # no timeout of its own: see below
 print("WOKE", len(events), "%.3f" % (time.monotonic() - t0), flush=True)
 """
 
 
 def test_many_pollers_all_wake_on_one_message(mount, msq, children):
+    # The pollers wait without a timeout: starting 24 Python children takes
+    # tens of seconds on a loaded machine, and a timeout counted from each
+    # start ran out before the message came (WOKE 0).  A missed wake-up
+    # fails communicate() instead.
     pollers = [children.python(POLLER, receive_path(mount, mtype=t))
                for t in (1, 1, 2, 0, -1, -3) * 4]
     time.sleep(0.3)
@@ -840,7 +846,7 @@ def test_single_threaded_mount_does_not_block_either(mount_ipcfs, children):
     wait_all_blocked(cats + pers)
     assert wait_until(lambda: raw.sem_waiting_for_nonzero(semid) == 40, 10)
     _, took = timed(os.listdir, mq_dir(mount))
-    assert took < 0.5
+    assert took < ANSWERS
     reader = children.python(READER, receive_path(mount), 4096)
     assert wait_blocked(reader)
     reader.send_signal(signal.SIGUSR1)

@@ -9,7 +9,6 @@ import ctypes
 import errno
 import mmap
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import tempfile
 import pytest
 
 import ipc_raw as raw
+from conftest import die_with_parent, reserve_huge_pages
 from fs_paths import NOBODY
 
 KEY = 4343
@@ -52,13 +52,19 @@ class NobodyDaemon:
             os.close(self.fd)
             os.rmdir(self.path)
             raise OSError(err, "mount: " + os.strerror(err))
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(
-            [str(binary), "-f", *args, "/dev/fd/%d" % self.fd],
-            stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT, pass_fds=(self.fd,),
-            preexec_fn=as_nobody)
-        os.close(self.fd)
+        try:
+            self.log = tempfile.TemporaryFile(mode="w+")
+            self.proc = subprocess.Popen(
+                [str(binary), "-f", *args, "/dev/fd/%d" % self.fd],
+                stdin=subprocess.DEVNULL, stdout=self.log,
+                stderr=subprocess.STDOUT, pass_fds=(self.fd,),
+                preexec_fn=die_with_parent(then=as_nobody))
+        except BaseException:  # no daemon: the mount must not stay
+            subprocess.run(["umount", "-l", self.path])
+            os.rmdir(self.path)
+            raise
+        finally:
+            os.close(self.fd)
 
     def output(self):
         self.log.flush()
@@ -70,16 +76,20 @@ class NobodyDaemon:
             subprocess.run(["umount", "-l", self.path], check=True)
 
     def close(self):
-        self.unmount()
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not is_mounted(self.path):
-            shutil.rmtree(self.path, ignore_errors=True)
-        self.log.close()
+        """Unmounts and ends the daemon on every path (a failed umount
+        too: it is killed, and the sweep of conftest reports the mount)."""
+        try:
+            self.unmount()
+        finally:
+            if self.proc.poll() is None:
+                try:
+                    self.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            if not is_mounted(self.path):
+                os.rmdir(self.path)  # never rmtree: it may be mounted
+            self.log.close()
 
 
 @pytest.fixture
@@ -90,9 +100,17 @@ def nobody_daemon(ipcfs_bin):
         daemons.append(NobodyDaemon(ipcfs_bin, *args))
         return daemons[-1]
 
-    yield start
-    for d in daemons:
-        d.close()
+    try:
+        yield start
+    finally:
+        errors = []
+        for d in daemons:  # every one, even if closing another fails
+            try:
+                d.close()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 def test_data_passthrough_mounts_and_maps_the_segment(mount_ipcfs):
@@ -163,21 +181,12 @@ def test_fallback_mode_never_maps(mount_ipcfs):
     raw.remove("shm", shmid)
 
 
-NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
-
-
 @pytest.fixture
 def huge_pages():
-    """Reserves two huge pages for the test (as root) and gives them back."""
-    with open(NR_HUGEPAGES) as f:
-        before = int(f.read())
-    with open(NR_HUGEPAGES, "w") as f:
-        f.write(str(before + 2))
-    try:
+    """Reserves two huge pages for the test (as root) and gives them back;
+    skips, saying why, where the machine cannot have them."""
+    with reserve_huge_pages(2):
         yield
-    finally:
-        with open(NR_HUGEPAGES, "w") as f:
-            f.write(str(before))
 
 
 @pytest.mark.parametrize("size", [2 << 20, 1 << 20])

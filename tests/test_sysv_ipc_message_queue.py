@@ -14,7 +14,7 @@ import sysv_ipc
 from fs_paths import NOBODY
 from test_sysv_ipc_support import (  # noqa: F401 (fixtures)
     allowed_or_refused, blocked_child, call_names, child, interrupt, made,
-    needs_strace, traced, under_asan, wait_blocked_in)
+    needs_strace, signal_handled, traced, under_asan, wait_blocked_in)
 
 CREX = sysv_ipc.IPC_CREX
 
@@ -212,7 +212,7 @@ def test_sigint_in_blocked_receive_is_keyboard_interrupt(made, child):
     c = blocked_child(child, OPEN % mq.key, "q.receive()",
                       "KeyboardInterrupt", 3, ready=True)
     wait_for_line(c, "ready")
-    interrupt(c, 3, within=2)
+    interrupt(c, 3)
 
 
 def test_sigint_in_blocked_send_is_keyboard_interrupt(made, child):
@@ -235,12 +235,8 @@ def test_handled_signal_retries_the_receive(made, child):
         print(msg[0].decode(), len(hits))
     """ % mq.key, count_sigusr1=True)
     wait_for_line(c, "ready")
-    c.signal(signal.SIGUSR1)
-    time.sleep(0.1)
-    wait_blocked_in(c.proc.pid, "msgrcv")
-    c.signal(signal.SIGUSR1)
-    time.sleep(0.1)
-    wait_blocked_in(c.proc.pid, "msgrcv")
+    signal_handled(c, signal.SIGUSR1, "msgrcv")
+    signal_handled(c, signal.SIGUSR1, "msgrcv")
     assert c.proc.poll() is None
     mq.send(b"after")
     c.expect("after 2")
