@@ -93,8 +93,8 @@ static inline void caller_of(struct caller *c, fuse_req_t req)
  * (sem/5/value and sem/by-id/<id>/value are one inode, and so are
  * sem/5/value and sem/5/0/value, both element 0).
  *
- * Only root, the kind directories and by-id directories are stable; all
- * others are volatile and answered with zero entry and attribute timeouts.
+ * Only root, the kind directories, by-id directories and limits/ and
+ * usage/ with their files are stable; all others are volatile and answered with zero entry and attribute timeouts.
  *
  * Node ids.  Only the root, kind and by-id directories are known to the
  * kernel by their layout number.  Every node below an object directory is
@@ -129,6 +129,11 @@ enum node {
 	NODE_TYPE = 6,  /* mq/<key>/type/<t>/ */
 	NODE_FILE = 7,  /* any file below an object directory */
 	NODE_DYNAMIC = 8, /* a lookup of a type dir, typed, op or send file */
+	/* The root's limits/ and usage/ (sysinfo.h): stable, tied to no
+	 * object; the directory in param, a file's index in file.  Numbered
+	 * apart from the nodes of objects, which may grow. */
+	NODE_INFO = 16,      /* limits/ usage/ */
+	NODE_INFO_FILE = 17, /* limits/<name>, usage/<name> */
 };
 
 enum via {

@@ -3,6 +3,7 @@
  * (see listing.h for the cursors and what they promise).
  */
 #include "listing.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,7 +72,7 @@ static struct ino_parts parent_of(const struct ino_parts *p)
 	case NODE_TYPE:
 		return (struct ino_parts){ .node = NODE_TYPES, .kind = p->kind,
 					   .via = p->via, .id = p->id };
-	default:
+	default: /* the kind directories, limits/ and usage/ */
 		return (struct ino_parts){ .node = NODE_ROOT };
 	}
 }
@@ -138,8 +139,14 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 	k -= 2;
 	switch (d->p.node) {
 	case NODE_ROOT:
-		if (k >= 3)
-			return false;
+		if (k >= 3) { /* then limits/ and usage/ */
+			if (k - 3 >= INFO_DIRS)
+				return false;
+			e->name = info_dir_name((unsigned)(k - 3));
+			e->p = (struct ino_parts){ .node = NODE_INFO,
+						   .param = (unsigned)(k - 3) };
+			return true;
+		}
 		e->name = ipcore_kind_name((enum ipcore_kind)k);
 		e->p = (struct ino_parts){ .node = NODE_KIND,
 					   .kind = (enum ipcore_kind)k };
@@ -160,6 +167,14 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 	case NODE_TYPE:
 		where = IN_TYPE;
 		break;
+	case NODE_INFO:
+		e->name = info_file_name(d->p.param, k < UINT_MAX ? (unsigned)k :
+								  UINT_MAX);
+		e->p = (struct ino_parts){ .node = NODE_INFO_FILE,
+					   .param = d->p.param,
+					   .file = (unsigned)k };
+		e->dir = false;
+		return e->name != NULL;
 	default: /* by-id/ lists only objects; type/ lists no type */
 		return false;
 	}

@@ -10,6 +10,7 @@
 #include "listing.h"
 #include "names.h"
 #include "quota.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +128,14 @@ struct node_ref {
 
 static bool node_has_obj(const struct ino_parts *p)
 {
-	return p->node >= NODE_OBJ;
+	return p->node >= NODE_OBJ && p->node != NODE_INFO &&
+	       p->node != NODE_INFO_FILE;
+}
+
+/* Not a directory: an object's file, or one of limits/ and usage/. */
+static bool node_is_file(const struct ino_parts *p)
+{
+	return p->node == NODE_FILE || p->node == NODE_INFO_FILE;
 }
 
 static int resolve(fuse_ino_t ino, struct node_ref *n)
@@ -265,13 +273,18 @@ static void node_stat(const struct ipcfs *fs, const struct node_ref *n,
 	switch (n->p.node) {
 	case NODE_ROOT:
 		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 5;
+		st->st_nlink = 2 + 3 + INFO_DIRS;
 		return;
 	case NODE_KIND:
 		st->st_mode = S_IFDIR | 01777;
 		return;
 	case NODE_BYID:
+	case NODE_INFO:
 		st->st_mode = S_IFDIR | 0555;
+		return;
+	case NODE_INFO_FILE: /* anyone may run ipcs -l and ipcs -u */
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
 		return;
 	default:
 		break;
@@ -374,7 +387,20 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 					.kind = (enum ipcore_kind)i };
 				return 0;
 			}
-		return -ENOENT;
+		i = info_dir_find(name);
+		if (i < 0)
+			return -ENOENT;
+		*cp = (struct ino_parts){ .node = NODE_INFO,
+					  .param = (unsigned)i };
+		return 0;
+	case NODE_INFO:
+		i = info_file_find(pp->param, name);
+		if (i < 0)
+			return -ENOENT;
+		*cp = (struct ino_parts){ .node = NODE_INFO_FILE,
+					  .param = pp->param,
+					  .file = (unsigned)i };
+		return 0;
 	case NODE_KIND:
 		if (!strcmp(name, "by-id")) {
 			*cp = (struct ino_parts){ .node = NODE_BYID,
@@ -435,6 +461,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		child->type = parent->type;
 		return 0;
 	case NODE_FILE:
+	case NODE_INFO_FILE:
 	case NODE_DYNAMIC: /* resolved to what it stands for */
 		return -ENOTDIR;
 	}
@@ -554,7 +581,7 @@ static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct node_ref n;
 	int rc = resolve(ino, &n);
 
-	if (!rc && n.p.node == NODE_FILE)
+	if (!rc && node_is_file(&n.p))
 		rc = -ENOTDIR;
 	/* The directories of an object are listed to those who may read it
 	 * (IPC_STAT), as its mode shows; <kind>/ and by-id/ to everyone, as
@@ -575,7 +602,7 @@ static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int rc = resolve(ino, &n);
 
 	(void)fi;
-	if (!rc && n.p.node == NODE_FILE)
+	if (!rc && node_is_file(&n.p))
 		rc = -ENOTDIR;
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -801,7 +828,7 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (!rc && (valid & FUSE_SET_ATTR_SIZE)) {
 		if (n.p.node != NODE_FILE)
-			rc = -EISDIR;
+			rc = n.p.node == NODE_INFO_FILE ? -EACCES : -EISDIR;
 		else if (n.file->role == ROLE_DATA)
 			rc = check_may(req, &n, MAY_READ | MAY_WRITE);
 		else if (attr->st_size != 0)
@@ -866,6 +893,35 @@ static int check_open(fuse_req_t req, const struct node_ref *n, int flags)
 	return -EACCES;
 }
 
+/* limits/ and usage/ files: read-only, read afresh at each read. */
+static void info_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void info_read_reply(fuse_req_t req, const struct ino_parts *p,
+			    size_t size, off_t off)
+{
+	char text[32];
+	int len = info_read(p->param, p->file, text, sizeof(text));
+
+	if (len < 0)
+		fuse_reply_err(req, -len);
+	else if (off < 0)
+		fuse_reply_err(req, EINVAL);
+	else if (off >= len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, text + off,
+			       (size_t)(len - off) < size ? (size_t)(len - off) :
+							    size);
+}
+
 static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -873,6 +929,10 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 	struct node_ref n;
 	int rc = resolve(ino, &n);
 
+	if (!rc && n.p.node == NODE_INFO_FILE) {
+		info_open(req, fi);
+		return;
+	}
 	if (!rc && n.p.node != NODE_FILE)
 		rc = -EISDIR;
 	if (!rc)
@@ -988,6 +1048,10 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct node_ref n;
 	int rc;
 
+	if (!f && ino_split(ino, &p) && p.node == NODE_INFO_FILE) {
+		info_read_reply(req, &p, size, off);
+		return;
+	}
 	switch (f ? f->role : ROLE_OP) {
 	case ROLE_ATTR:
 		read_attr(req, ino, size, off);
@@ -1154,7 +1218,10 @@ static void ipcfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (n.p.node == NODE_FILE) {
+	if (n.p.node == NODE_INFO_FILE) {
+		if (mask & (W_OK | X_OK))
+			rc = -EACCES;
+	} else if (n.p.node == NODE_FILE) {
 		if (mask & X_OK)
 			rc = -EACCES;
 		if (!rc && (mask & R_OK))
