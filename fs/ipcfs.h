@@ -36,6 +36,14 @@ struct quota;
 /* Mount-wide state                                                   */
 /* ------------------------------------------------------------------ */
 
+/* How <kind>/ names objects (-o keys=): its listings, and the spelling of
+ * a key that is the directory's canonical name (VIA_KEY), which every
+ * other spelling is an alias of (names.h). */
+enum key_names {
+	KEYS_DEC = 0, /* signed decimal, as sysv_ipc and /proc/sysvipc */
+	KEYS_HEX = 1, /* 0x and 8 lowercase hex digits, as ipcs prints */
+};
+
 struct ipcfs {
 	struct blocking *blocking;
 	struct shm_data *shm_data;
@@ -45,6 +53,7 @@ struct ipcfs {
 	time_t started;       /* the times of the directories that never change */
 	ino_t userns;         /* the daemon's user namespace (access.h) */
 	struct quota *open_quota; /* open message files per user */
+	enum key_names keys;      /* -o keys= */
 };
 
 
@@ -137,7 +146,7 @@ enum node {
 };
 
 enum via {
-	VIA_KEY = 0,   /* <kind>/<key> in canonical decimal */
+	VIA_KEY = 0,   /* <kind>/<key> as listed: decimal, or hex (keys=hex) */
 	VIA_ALIAS = 1, /* another spelling of the key, e.g. 0x-hex */
 	VIA_SIZED = 2, /* <kind>/<key>:<size>, as given to mkdir */
 	VIA_BYID = 3,  /* <kind>/by-id/<id> */

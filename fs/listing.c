@@ -3,6 +3,7 @@
  * (see listing.h for the cursors and what they promise).
  */
 #include "listing.h"
+#include "names.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -238,8 +239,11 @@ static int list_objects(struct reply *r, const struct listing_dir *d,
 		/* IPC_PRIVATE objects have no name but their id. */
 		if (by_key && o.key == IPC_PRIVATE)
 			continue;
-		snprintf(e.num, sizeof(e.num), "%d",
-			 by_key ? (int)o.key : o.id);
+		if (by_key) /* as lookups name it VIA_KEY (names.h) */
+			names_format_key(o.key, ipcfs_of(r->req)->keys, e.num,
+					 sizeof(e.num));
+		else
+			snprintf(e.num, sizeof(e.num), "%d", o.id);
 		e.p.id = o.id;
 		if (!emit(r, &e, OBJ_CURSOR + (uint64_t)slot + 1))
 			break;

@@ -47,6 +47,9 @@ static void usage(const char *prog)
 	       "    -o max_files_per_user=N\n"
 	       "                           send and receive files one user may have\n"
 	       "                           open at once (default %u; then ENFILE)\n"
+	       "    -o keys=dec            name objects in <kind>/ by their key in\n"
+	       "                           decimal (the default)\n"
+	       "    -o keys=hex            ... in hex as ipcs prints it: 0x0000abcd\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
 	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
 }
@@ -100,6 +103,7 @@ int main(int argc, char *argv[])
 	}
 	if (ipcfs_state_init(&fs, o.shm_size, o.max_files_per_user))
 		goto out_opts;
+	fs.keys = o.keys;
 
 	/* 2. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&o.args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);

@@ -93,7 +93,8 @@ static int find_by_key(enum ipcore_kind kind, const struct key_name *kn,
 }
 
 /* Finds the object named in <kind>/ or <kind>/by-id/. */
-static int find_child_object(const struct ino_parts *parent, const char *name,
+static int find_child_object(const struct ipcfs *fs,
+			     const struct ino_parts *parent, const char *name,
 			     struct obj *o, enum via *via)
 {
 	struct key_name kn;
@@ -106,7 +107,7 @@ static int find_child_object(const struct ino_parts *parent, const char *name,
 			return -ENOENT;
 		return obj_stat(parent->kind, (int)id, o);
 	}
-	if (!names_parse_key(name, &kn))
+	if (!names_parse_key(name, fs->keys, &kn))
 		return -ENOENT;
 	*via = kn.via;
 	return find_by_key(parent->kind, &kn, o);
@@ -364,8 +365,8 @@ static unsigned elements(const struct obj *o)
 }
 
 /* Fills child with the node called name in directory parent. */
-static int lookup_child(const struct node_ref *parent, const char *name,
-			struct node_ref *child)
+static int lookup_child(const struct ipcfs *fs, const struct node_ref *parent,
+			const char *name, struct node_ref *child)
 {
 	const struct ino_parts *pp = &parent->p;
 	struct ino_parts *cp = &child->p;
@@ -410,7 +411,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		/* fall through */
 	case NODE_BYID:
 		cp->node = NODE_OBJ;
-		rc = find_child_object(pp, name, &child->o, &cp->via);
+		rc = find_child_object(fs, pp, name, &child->o, &cp->via);
 		cp->id = child->o.id;
 		child->gen = rc ? 0 : obj_generation(&child->o);
 		return rc;
@@ -474,7 +475,7 @@ static void ipcfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = resolve(parent, &p);
 
 	if (!rc)
-		rc = lookup_child(&p, name, &c);
+		rc = lookup_child(ipcfs_of(req), &p, name, &c);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -704,7 +705,7 @@ static void ipcfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (!names_parse_key(name, &kn) || kn.key == IPC_PRIVATE ||
+	if (!names_parse_key(name, fs->keys, &kn) || kn.key == IPC_PRIVATE ||
 	    (kn.sized && p.p.kind == IPCORE_MQ) ||
 	    (p.p.kind == IPCORE_SEM && kn.size > INT_MAX)) {
 		fuse_reply_err(req, EINVAL);
@@ -740,7 +741,7 @@ static void ipcfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!rc && p.p.node == NODE_KIND && !strcmp(name, "by-id"))
 		rc = -EPERM;
 	if (!rc)
-		rc = find_child_object(&p.p, name, &o, &via);
+		rc = find_child_object(ipcfs_of(req), &p.p, name, &o, &via);
 	if (!rc)
 		rc = check_control(req, &o);
 	if (!rc) {

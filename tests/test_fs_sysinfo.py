@@ -206,3 +206,67 @@ def test_usage_matches_ipcs_u(ipcfs_mount):
     assert read(usage / "msg_bytes") == "15\n"
     os.rmdir(ipcfs_mount.path / "sem" / "7")
     assert read(usage / "sem_total") == "2\n"
+
+
+# ---------------------------------------------------------------- keys=hex
+
+
+@pytest.mark.parametrize("kind", ["sem", "shm", "mq"])
+def test_keys_hex_lists_as_ipcs_prints(mount_ipcfs, kind):
+    m = mount_ipcfs("-o", "keys=hex")
+    ipc_raw.create(kind, key=0xabcd)
+    ipc_raw.create(kind, key=-5)  # an ftok() key with the top bit set
+    ipc_raw.create(kind)          # IPC_PRIVATE: by-id/ only
+    d = m.path / kind
+    assert sorted(os.listdir(d)) == ["0x0000abcd", "0xfffffffb", "by-id"]
+    printed = re.findall(r"^(0x[0-9a-f]{8})\s", ipcs({"sem": "-s", "shm": "-m", "mq": "-q"}[kind]), re.M)
+    assert sorted(k for k in printed if k != "0x00000000") == \
+        ["0x0000abcd", "0xfffffffb"]
+    # by-id/ stays by decimal id.
+    assert sorted(os.listdir(d / "by-id")) == \
+        sorted(str(i) for i in ipc_raw.ids(kind))
+    # What is listed is what a lookup finds, with the same inode number
+    # (ls -l, find and du rely on it), and its files are there.
+    with os.scandir(d) as it:
+        for e in it:
+            assert e.inode() == os.stat(e.path).st_ino, e.name
+    assert "mode" in os.listdir(d / "0x0000abcd")
+    # Every other spelling still finds the object: a different directory
+    # inode (an alias), the same files.
+    for alias in ("43981", "0xabcd", "0x0000ABCD", "0XABCD"):
+        assert os.stat(d / alias).st_ino != os.stat(d / "0x0000abcd").st_ino
+        assert os.stat(d / alias / "id").st_ino == \
+            os.stat(d / "0x0000abcd" / "id").st_ino
+    assert read(d / "-5" / "key") == "-5\n"
+
+
+def test_keys_hex_mkdir_rmdir(mount_ipcfs):
+    m = mount_ipcfs("-o", "keys=hex")
+    os.mkdir(m.path / "sem" / "0x00001234")
+    os.mkdir(m.path / "sem" / "17:3")
+    os.mkdir(m.path / "shm" / "0x00000020:8192")
+    assert sorted(os.listdir(m.path / "sem")) == \
+        ["0x00000011", "0x00001234", "by-id"]
+    assert read(m.path / "sem" / "0x00000011" / "nsems") == "3\n"
+    assert read(m.path / "shm" / "0x00000020" / "size") == "8192\n"
+    os.rmdir(m.path / "sem" / "0x00001234")
+    os.rmdir(m.path / "sem" / "17")
+    assert os.listdir(m.path / "sem") == ["by-id"]
+    r = sh("cd %s/shm/0x00000020 && ls -l && pwd" % m.path)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("0x00000020")
+
+
+def test_keys_dec_is_the_default(mount_ipcfs):
+    ipc_raw.create("sem", key=0xabcd)
+    for args in ((), ("-o", "keys=dec")):
+        m = mount_ipcfs(*args)
+        assert sorted(os.listdir(m.path / "sem")) == ["43981", "by-id"]
+        with os.scandir(m.path / "sem") as it:
+            for e in it:
+                assert e.inode() == os.stat(e.path).st_ino, e.name
+
+
+def test_keys_bad_value(ipcfs_bin, tmp_path):
+    r = subprocess.run([str(ipcfs_bin), "-o", "keys=octal", str(tmp_path)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "keys=" in r.stderr
