@@ -51,7 +51,7 @@ struct ipcfs {
 	uid_t daemon_uid;     /* the daemon's euid/egid, restored after */
 	gid_t daemon_gid;     /* creating an object as the caller */
 	time_t started;       /* the times of the directories that never change */
-	ino_t userns;         /* the daemon's user namespace (access.h) */
+	struct userns_chain userns; /* whose capabilities count (access.h) */
 	struct quota *open_quota; /* open message files per user */
 	enum key_names keys;      /* -o keys= */
 };
@@ -66,7 +66,7 @@ static inline struct ipcfs *ipcfs_of(fuse_req_t req)
 /* The caller of req, for the checks of access.h; caller_done() after. */
 static inline void caller_of(struct caller *c, fuse_req_t req)
 {
-	caller_init(c, req, ipcfs_of(req)->userns);
+	caller_init(c, req, &ipcfs_of(req)->userns);
 }
 
 

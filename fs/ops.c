@@ -1265,7 +1265,7 @@ int ipcfs_state_init(struct ipcfs *fs, size_t shm_size,
 	fs->daemon_uid = geteuid();
 	fs->daemon_gid = getegid();
 	fs->started = time(NULL);
-	fs->userns = access_daemon_userns();
+	access_userns_load(&fs->userns);
 	return quota_new(&fs->open_quota, max_files_per_user);
 }
 

@@ -4,14 +4,17 @@
 
 import contextlib
 import errno
+import mmap
 import os
 import re
 import stat
 import subprocess
+import tempfile
 
 import pytest
 
 import ipc_raw
+from conftest import wait_until
 from fs_paths import NOBODY, expect_errno, read, sh, write
 
 LIMITS = ("semmsl", "semmns", "semopm", "semmni", "semvmx", "shmmax",
@@ -270,3 +273,243 @@ def test_keys_bad_value(ipcfs_bin, tmp_path):
     r = subprocess.run([str(ipcfs_bin), "-o", "keys=octal", str(tmp_path)],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode != 0 and "keys=" in r.stderr
+
+
+# ---------------------------------------------------------------- ipcns=
+
+OTHER = 1000  # a user that is neither root nor nobody
+
+
+@pytest.fixture
+def holder():
+    """Factory: holder(*unshare_args, user=None) starts `unshare ARGS sleep`
+    (as user, if given) and returns its pid once it is in its own IPC
+    namespace; killed at teardown."""
+    procs = []
+    ours = os.readlink("/proc/self/ns/ipc")
+
+    def make(*args, user=None):
+        kw = {} if user is None else dict(user=user, group=user,
+                                          extra_groups=[])
+        p = subprocess.Popen(["unshare", *args, "sleep", "1000"], **kw)
+        procs.append(p)
+
+        def entered():
+            try:
+                return os.readlink("/proc/%d/ns/ipc" % p.pid) != ours and \
+                    os.readlink("/proc/%d/exe" % p.pid).endswith("sleep")
+            except OSError:
+                return False
+        assert wait_until(entered), "unshare %s did not start" % (args,)
+        return p.pid
+
+    yield make
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def inside(pid, script, *nsenter_args, **kw):
+    """Runs a bash script in pid's IPC namespace (and whatever else
+    nsenter_args add)."""
+    return subprocess.run(["nsenter", "-t", str(pid), "--ipc",
+                           *nsenter_args, "bash", "-c", script],
+                          capture_output=True, text=True, timeout=30, **kw)
+
+
+def py_create(pid, call, key, size, mode=0o600, *nsenter_args):
+    """Creates an object inside with semget/shmget (size: nsems or bytes)
+    or msgget (size None), IPC_CREAT; its id."""
+    args = [str(key)] + ([] if size is None else [str(size)]) + \
+        ["0o1000 | 0o%o" % mode]
+    code = "import ctypes; l = ctypes.CDLL(None); print(l.%s(%s))" % (
+        call, ", ".join(args))
+    r = inside(pid, "python3 -c '%s'" % code, *nsenter_args)
+    assert r.returncode == 0 and int(r.stdout) >= 0, r
+    return int(r.stdout)
+
+
+def test_ipcns_serves_that_namespace(mount_ipcfs, holder):
+    pid = holder("--ipc")
+    ipc_raw.create("sem", key=5)  # the daemon's own namespace: not shown
+    semid = py_create(pid, "semget", 11, 3)
+    py_create(pid, "shmget", 12, 3 * PAGE)
+    py_create(pid, "msgget", 13, None)
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc" % pid)
+    assert sorted(os.listdir(m.path / "sem")) == ["11", "by-id"]
+    assert sorted(os.listdir(m.path / "shm")) == ["12", "by-id"]
+    assert sorted(os.listdir(m.path / "mq")) == ["13", "by-id"]
+    assert read(m.path / "sem" / "11" / "id") == "%d\n" % semid
+    assert read(m.path / "sem" / "11" / "nsems") == "3\n"
+    expect_errno(errno.ENOENT, os.stat, m.path / "sem" / "5")
+    # limits/ and usage/ are that namespace's.
+    assert read(m.path / "usage" / "sem_total") == "3\n"
+    assert read(m.path / "usage" / "shm_pages") == "3\n"
+    r = inside(pid, "echo 1234 > /proc/sys/kernel/msgmni")
+    assert r.returncode == 0, r.stderr
+    assert read(m.path / "limits" / "msgmni") == "1234\n"
+    assert read("/proc/sys/kernel/msgmni") != "1234\n"
+    # What the mount makes and removes is made and removed in there.
+    os.mkdir(m.path / "mq" / "0x77")
+    write(m.path / "mq" / "119" / "send", "hello")
+    r = inside(pid, "ipcs -q")
+    assert r.returncode == 0 and "0x00000077" in r.stdout, r.stdout
+    r = inside(pid, "python3 -c 'import ctypes; l = ctypes.CDLL(None); "
+                    "b = ctypes.create_string_buffer(100); "
+                    "n = l.msgrcv(l.msgget(119, 0), b, 92, 0, 0o4000); "
+                    "print(b.raw[8:8 + n])'")
+    assert r.stdout.strip() == "b'hello'", r
+    os.rmdir(m.path / "sem" / "11")
+    assert "0x0000000b" not in inside(pid, "ipcs -s").stdout
+    expect_errno(errno.ENOENT, ipc_raw.lookup, "mq", 119)  # not ours
+
+
+@pytest.mark.parametrize("mode", ["passthrough", "fallback"])
+def shm_text_inside(pid, key, offset, length):
+    """The bytes at offset of segment key, as shmat() inside sees them."""
+    r = inside(pid, "python3 -c 'import ctypes; l = ctypes.CDLL(None); "
+                    "l.shmat.restype = ctypes.c_void_p; "
+                    "a = l.shmat(l.shmget(%d, 0, 0), None, 0); "
+                    "print(ctypes.string_at(a + %d, %d).hex())'"
+               % (key, offset, length))
+    assert r.returncode == 0, r.stderr
+    return bytes.fromhex(r.stdout.strip())
+
+
+@pytest.mark.parametrize("mode", ["passthrough", "fallback"])
+def test_ipcns_data_files(mount_ipcfs, holder, mode):
+    pid = holder("--ipc")
+    py_create(pid, "shmget", 21, 2 * PAGE)
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc,data=%s" % (pid, mode))
+    data = m.path / "shm" / "21" / "data"
+    text = "written through the mount (%s)" % mode
+    write(data, text)
+    assert shm_text_inside(pid, 21, 0, len(text)) == text.encode()
+    if mode == "passthrough":  # the segment itself, mapped
+        fd = os.open(data, os.O_RDWR)
+        try:
+            with mmap.mmap(fd, 2 * PAGE) as mm:
+                mm[PAGE:PAGE + 6] = b"mapped"
+                assert shm_text_inside(pid, 21, PAGE, 6) == b"mapped"
+        finally:
+            os.close(fd)
+
+
+def test_ipcns_blocking_calls(mount_ipcfs, holder):
+    pid = holder("--ipc")
+    py_create(pid, "semget", 31, 1)
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc" % pid)
+    op = m.path / "sem" / "31" / "op"
+    waiter = subprocess.Popen(["bash", "-c", "echo -1 > %s" % op])
+    assert wait_until(lambda: read(m.path / "sem" / "31" /
+                                   "waiting_for_nonzero") == "1\n")
+    assert waiter.poll() is None
+    r = inside(pid, "python3 -c 'import ctypes; l = ctypes.CDLL(None); "
+                    "b = (ctypes.c_short * 3)(0, 1, 0); "
+                    "print(l.semop(l.semget(31, 0, 0), b, 1))'")
+    assert r.stdout.strip() == "0", r
+    assert waiter.wait(timeout=10) == 0
+    assert read(m.path / "sem" / "31" / "value") == "0\n"
+
+
+def test_ipcns_creator_is_the_caller(mount_ipcfs, holder):
+    pid = holder("--ipc")
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc,allow_other" % pid)
+    r = sh("mkdir -m 600 %s/sem/41" % m.path, user=NOBODY, group=NOBODY,
+           extra_groups=[])
+    assert r.returncode == 0, r.stderr
+    r = inside(pid, "ipcs -s -c")
+    assert re.search(r"\b600\s+nobody\s+\S+\s+nobody\b", r.stdout), r.stdout
+    # Another user is refused, as semctl(2) in there would refuse it.
+    r = sh("cat %s/sem/41/value" % m.path, user=OTHER, group=OTHER,
+           extra_groups=[])
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+
+
+def owned_by_other(m):
+    """A 0600 set owned (and made) by OTHER, through the mount."""
+    r = sh("mkdir -m 600 %s/sem/51" % m.path, user=OTHER, group=OTHER,
+           extra_groups=[])
+    assert r.returncode == 0, r.stderr
+    return m.path / "sem" / "51" / "value"
+
+
+def test_ipcns_container_root_is_privileged_in_its_own(mount_ipcfs, holder):
+    """In a namespace owned by a container's user namespace, its root has
+    CAP_IPC_OWNER (as ipcperms() judges ns_capable()); the root of another
+    user namespace has not; the host's root has it, from an ancestor."""
+    pid = holder("--user", "--map-root-user", "--ipc")
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc,allow_other" % pid)
+    value = owned_by_other(m)
+    assert read(value) == "0\n"  # host root
+    r = subprocess.run(["nsenter", "-t", str(pid), "--user", "cat",
+                        str(value)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "0\n", r.stderr
+    r = subprocess.run(["nsenter", "-t", str(pid), "--user", "bash", "-c",
+                        "echo 3 > %s" % value], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and read(value) == "3\n", r.stderr
+    r = subprocess.run(["unshare", "--user", "--map-root-user", "cat",
+                        str(value)], capture_output=True, text=True)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    # Objects its root makes in there are its root's: uid 0 mapped out,
+    # which is the host's root here (unshare ran as root).
+    py_create(pid, "semget", 52, 1, 0o600, "--user")
+    assert os.stat(m.path / "sem" / "52").st_uid == 0
+
+
+def test_ipcns_not_privileged_over_the_daemons_own(mount_ipcfs, holder):
+    """Serving its own namespace, the daemon does not count a container
+    root's capabilities (its user namespace owns nothing here)."""
+    pid = holder("--user", "--map-root-user", "--ipc")
+    m = mount_ipcfs("-o", "allow_other")
+    value = owned_by_other(m)
+    r = subprocess.run(["nsenter", "-t", str(pid), "--user", "cat",
+                        str(value)], capture_output=True, text=True)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+
+
+def test_ipcns_unprivileged_container(mount_ipcfs, holder):
+    """A user namespace made by nobody: its root is nobody outside, so what
+    it makes shows uid 65534, and nobody on the host, as the namespace's
+    owner, has every capability in it (cap_capable()), CAP_IPC_OWNER too;
+    another user has none."""
+    pid = holder("--user", "--map-root-user", "--ipc", user=NOBODY)
+    m = mount_ipcfs("-o", "ipcns=/proc/%d/ns/ipc,allow_other" % pid)
+    py_create(pid, "semget", 61, 1, 0o600, "--user")
+    st = os.stat(m.path / "sem" / "61")
+    assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)
+    value = owned_by_other(m)
+    r = sh("cat %s" % value, user=NOBODY, group=NOBODY, extra_groups=[])
+    assert r.returncode == 0 and r.stdout == "0\n", r.stderr
+    r = sh("cat %s" % value, user=OTHER + 1, group=OTHER + 1,
+           extra_groups=[])
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+
+
+@pytest.mark.parametrize("path,message", [
+    ("/nonexistent", "No such file"),
+    ("/etc/passwd", "not an IPC namespace"),
+    ("/proc/self/ns/net", "not an IPC namespace"),
+])
+def test_ipcns_bad_path(ipcfs_bin, tmp_path, path, message):
+    r = subprocess.run([str(ipcfs_bin), "-o", "ipcns=" + path, str(tmp_path)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "ipcns=" in r.stderr and message in r.stderr, r.stderr
+
+
+def test_ipcns_without_permission(ipcfs_bin, holder):
+    pid = holder("--ipc")
+    mnt = tempfile.mkdtemp(prefix="ipcfs-test-")  # one nobody can reach
+    os.chmod(mnt, 0o777)
+    try:
+        r = subprocess.run([str(ipcfs_bin), "-o",
+                            "ipcns=/proc/%d/ns/ipc" % pid, mnt],
+                           capture_output=True, text=True, timeout=20,
+                           user=NOBODY, group=NOBODY, extra_groups=[])
+    finally:
+        os.rmdir(mnt)
+    assert r.returncode != 0
+    assert "ipcns=" in r.stderr and \
+        re.search("Permission denied|may not enter", r.stderr), r.stderr
