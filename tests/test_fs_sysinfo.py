@@ -79,6 +79,15 @@ def test_root_has_limits_and_usage(ipcfs_mount):
             assert read(root / d / name).endswith("\n")
 
 
+def test_every_file_is_documented(ipcfs_mount):
+    from test_fs_docs import documented_words
+    bold, _ = documented_words()
+    names = {"limits", "usage"}
+    for d in names.copy():
+        names |= set(os.listdir(ipcfs_mount.path / d))
+    assert not names - bold, sorted(names - bold)
+
+
 def test_listing_inodes_match_lookups(ipcfs_mount):
     for d in ("", "limits", "usage"):
         path = ipcfs_mount.path / d
