@@ -496,6 +496,25 @@ def test_ipcns_unprivileged_container(mount_ipcfs, holder):
     assert r.returncode != 0 and "Permission denied" in r.stderr
 
 
+def test_ipcns_bind_mounted_namespace_outlives_its_processes(mount_ipcfs,
+                                                           holder):
+    pid = holder("--ipc")
+    py_create(pid, "semget", 71, 2)
+    fd, nsfile = tempfile.mkstemp(prefix="ipcfs-test-ns-")
+    os.close(fd)
+    subprocess.run(["mount", "--bind", "/proc/%d/ns/ipc" % pid, nsfile],
+                   check=True)
+    try:
+        os.kill(pid, 9)  # the bind mount keeps the namespace
+        m = mount_ipcfs("-o", "ipcns=" + nsfile)
+        assert read(m.path / "sem" / "71" / "nsems") == "2\n"
+        os.mkdir(m.path / "mq" / "72")
+        assert sorted(os.listdir(m.path / "mq")) == ["72", "by-id"]
+    finally:
+        subprocess.run(["umount", "-l", nsfile])
+        os.unlink(nsfile)
+
+
 @pytest.mark.parametrize("path,message", [
     ("/nonexistent", "No such file"),
     ("/etc/passwd", "not an IPC namespace"),
