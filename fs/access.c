@@ -6,9 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,13 +19,14 @@
  * capabilities: refused rather than wrongly granted). */
 #define STATUS_MAX (1u << 20)
 
-void caller_init(struct caller *c, fuse_req_t req, ino_t daemon_userns)
+void caller_init(struct caller *c, fuse_req_t req,
+		 const struct userns_chain *userns)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	*c = (struct caller){ .tid = ctx->pid, .uid = ctx->uid,
-			      .gid = ctx->gid,
-			      .daemon_userns = daemon_userns };
+			      .gid = ctx->gid, .userns = userns,
+			      .ns_level = -1 };
 }
 
 void caller_done(struct caller *c)
@@ -33,11 +36,45 @@ void caller_done(struct caller *c)
 	c->ngroups = 0;
 }
 
-ino_t access_daemon_userns(void)
+void access_userns_load(struct userns_chain *u)
 {
 	struct stat st;
+	ino_t self;
+	int fd, ns;
 
-	return stat("/proc/self/ns/user", &st) ? 0 : st.st_ino;
+	memset(u, 0, sizeof(*u));
+	if (stat("/proc/self/ns/user", &st))
+		return;
+	self = st.st_ino;
+	fd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	ns = fd < 0 ? -1 : ioctl(fd, NS_GET_USERNS);
+	if (fd >= 0)
+		close(fd);
+	while (ns >= 0 && u->depth < USERNS_CHAIN_MAX) {
+		uid_t owner;
+		int parent;
+
+		if (fstat(ns, &st))
+			break;
+		u->ino[u->depth] = st.st_ino;
+		u->owner[u->depth] =
+			ioctl(ns, NS_GET_OWNER_UID, &owner) ? (uid_t)-1 : owner;
+		u->depth++;
+		/* EPERM above the daemon's own user namespace. */
+		parent = ioctl(ns, NS_GET_PARENT);
+		close(ns);
+		ns = parent;
+	}
+	if (ns >= 0)
+		close(ns);
+	if (!u->depth) { /* no nsfs ioctls: the daemon's own, as it was */
+		u->ino[0] = self;
+		u->owner[0] = (uid_t)-1;
+		u->depth = 1;
+	}
+	for (u->daemon = 0; u->daemon < u->depth; u->daemon++)
+		if (u->ino[u->daemon] == self)
+			break;
 }
 
 /* The value of the line "name:\t..." in status text, or NULL. */
@@ -56,14 +93,14 @@ static const char *status_field(const char *text, const char *name)
 	return NULL;
 }
 
-/* The fourth number of a Uid:/Gid: line: the filesystem id, which is what
- * the request carries. */
-static bool fs_id(const char *v, unsigned long *id)
+/* The n-th number of a Uid:/Gid: line: the 2nd the effective id, the 4th
+ * the filesystem id, which is what the request carries. */
+static bool nth_id(const char *v, int n, unsigned long *id)
 {
 	char *end;
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < n; i++) {
 		errno = 0;
 		*id = strtoul(v, &end, 10);
 		if (errno || end == v)
@@ -120,13 +157,14 @@ bool caller_parse_status(struct caller *c, const char *text, size_t len)
 	const char *gid = status_field(text, "Gid");
 	const char *groups = status_field(text, "Groups");
 	const char *cap = status_field(text, "CapEff");
-	unsigned long fsuid, fsgid;
+	unsigned long fsuid, fsgid, euid;
 	unsigned long long caps;
 	char *end;
 
 	(void)len; /* text is NUL-terminated; len is for callers that know */
-	if (!uid || !gid || !groups || !cap || !fs_id(uid, &fsuid) ||
-	    !fs_id(gid, &fsgid) || fsuid != c->uid || fsgid != c->gid)
+	if (!uid || !gid || !groups || !cap || !nth_id(uid, 4, &fsuid) ||
+	    !nth_id(gid, 4, &fsgid) || fsuid != c->uid || fsgid != c->gid ||
+	    !nth_id(uid, 2, &euid))
 		return false;
 	errno = 0;
 	caps = strtoull(cap, &end, 16);
@@ -135,6 +173,8 @@ bool caller_parse_status(struct caller *c, const char *text, size_t len)
 	if (!parse_groups(c, groups))
 		return false;
 	c->cap_eff = caps;
+	c->euid = (uid_t)euid;
+	c->has_euid = true;
 	return true;
 }
 
@@ -184,6 +224,7 @@ static void caller_load(struct caller *c)
 {
 	char path[64];
 	struct stat st;
+	unsigned i;
 	size_t len;
 	char *text;
 
@@ -198,12 +239,18 @@ static void caller_load(struct caller *c)
 		return;
 	if (!caller_parse_status(c, text, len)) {
 		c->cap_eff = 0;
+		c->has_euid = false;
 		caller_done(c);
 	}
 	free(text);
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)c->tid);
-	c->privileged_ns = c->daemon_userns != 0 && stat(path, &st) == 0 &&
-			   st.st_ino == c->daemon_userns;
+	if (!c->userns || stat(path, &st))
+		return;
+	for (i = 0; i < c->userns->depth; i++)
+		if (c->userns->ino[i] == st.st_ino) {
+			c->ns_level = (int)i;
+			break;
+		}
 }
 
 bool caller_in_group(struct caller *c, gid_t gid)
@@ -221,8 +268,21 @@ bool caller_in_group(struct caller *c, gid_t gid)
 
 bool caller_capable(struct caller *c, int cap)
 {
+	const struct userns_chain *u = c->userns;
+
 	caller_load(c);
-	return c->privileged_ns && (c->cap_eff >> cap & 1);
+	if (c->ns_level < 0)
+		return false; /* not the owner's namespace or an ancestor */
+	if (cap == CAPABILITY_SYS_RESOURCE) /* capable(): see access.h */
+		return (unsigned)c->ns_level == u->daemon &&
+		       (c->cap_eff >> cap & 1);
+	if (c->cap_eff >> cap & 1)
+		return true;
+	/* cap_capable(): the maker of a user namespace, in its parent, has
+	 * every capability in it and below. */
+	return c->ns_level > 0 && c->has_euid &&
+	       u->owner[c->ns_level - 1] != (uid_t)-1 &&
+	       c->euid == u->owner[c->ns_level - 1];
 }
 
 bool caller_may(struct caller *c, const struct ipcore_perm *perm,

@@ -20,9 +20,16 @@
  *   - control (IPC_SET: chmod, chown, the mode/uid/gid/max_size files;
  *     IPC_RMID: rmdir): the caller's uid is uid or cuid, or it has
  *     CAP_SYS_ADMIN.
- * Capabilities count only for a caller in the daemon's own user namespace
- * (the one that owns the IPC namespace served): a container's root is not
- * privileged over the host's objects.
+ * Capabilities count as ns_capable() counts them against the user
+ * namespace that owns the IPC namespace served (the daemon's own, or the
+ * container's with -o ipcns=): a caller has one if it is in that user
+ * namespace and has it, or in one of its ancestors and has it there, or
+ * is in the parent of one on the way and made it (is its owner, by
+ * euid).  So a container's root is not privileged over the host's objects,
+ * and is over its own container's when the daemon serves that.  The one
+ * capability the kernel judges with capable() instead, CAP_SYS_RESOURCE
+ * (raising a queue's msg_qbytes past msgmnb), counts only in the daemon's
+ * own user namespace.
  *
  * What a caller is comes from the request (its fsuid and fsgid) and, only
  * when a rule needs more, from /proc/<tid>/status of the calling thread:
@@ -56,29 +63,43 @@
 #define CAPABILITY_IPC_OWNER 15
 #define CAPABILITY_SYS_RESOURCE 24
 
+/* The user namespace that owns the IPC namespace served, and its ancestors
+ * as far as the daemon can see them (NS_GET_PARENT stops at the daemon's
+ * own), by inode number.  Nesting is at most 32 deep. */
+#define USERNS_CHAIN_MAX 33
+struct userns_chain {
+	unsigned depth;  /* 0: unknown: capabilities never count */
+	unsigned daemon; /* the index of the daemon's own; depth if none */
+	ino_t ino[USERNS_CHAIN_MAX];
+	uid_t owner[USERNS_CHAIN_MAX]; /* its maker's euid; -1: unknown */
+};
+
 struct caller {
 	pid_t tid;
 	uid_t uid;
 	gid_t gid;
-	ino_t daemon_userns; /* 0: unknown, capabilities never count */
-	bool loaded;         /* /proc/<tid>/status has been read */
-	bool privileged_ns;  /* its user namespace is the daemon's */
+	const struct userns_chain *userns;
+	bool loaded;    /* /proc/<tid>/status has been read */
+	int ns_level;   /* index of its user namespace in userns, or -1 */
+	bool has_euid;  /* euid was read */
+	uid_t euid;
 	uint64_t cap_eff;
 	size_t ngroups;
 	gid_t *groups;
 };
 
-/* The caller of req.  daemon_userns is the inode number of the daemon's
- * user namespace (access_daemon_userns()).  Nothing is read yet. */
-void caller_init(struct caller *c, fuse_req_t req, ino_t daemon_userns);
+/* The caller of req, whose capabilities are judged against userns
+ * (access_userns_load()).  Nothing is read yet. */
+void caller_init(struct caller *c, fuse_req_t req,
+		 const struct userns_chain *userns);
 /* Frees what caller_init() and the checks took. */
 void caller_done(struct caller *c);
 
 /* True if the caller is a member of gid (its fsgid or a supplementary
  * group). */
 bool caller_in_group(struct caller *c, gid_t gid);
-/* True if the caller has capability cap, effective, in the daemon's user
- * namespace. */
+/* True if the caller has capability cap over the IPC namespace served (for
+ * CAP_SYS_RESOURCE: in the daemon's user namespace). */
 bool caller_capable(struct caller *c, int cap);
 
 /* ipcperms(): true if the caller may do what needs want (MAY_READ,
@@ -88,8 +109,10 @@ bool caller_may(struct caller *c, const struct ipcore_perm *perm,
 /* IPC_SET and IPC_RMID: owner, creator, or CAP_SYS_ADMIN. */
 bool caller_may_control(struct caller *c, const struct ipcore_perm *perm);
 
-/* The inode number of the daemon's user namespace, or 0 if unknown. */
-ino_t access_daemon_userns(void);
+/* Fills u for the IPC namespace the process is in now (after -o ipcns=
+ * has been entered).  Without the nsfs ioctls (Linux < 4.9) it holds only
+ * the daemon's own user namespace; with nothing known, depth 0. */
+void access_userns_load(struct userns_chain *u);
 
 /* Parses the text of /proc/<tid>/status into c (the fields above);
  * returns false if it is not the request's caller's (fsuid or fsgid

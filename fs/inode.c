@@ -3,6 +3,7 @@
  * belong to an object.
  */
 #include "ipcfs.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +42,11 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 	p->file = (unsigned)((v >> SHIFT_FILE) & MASK(7));
 	p->param = (unsigned)((v >> SHIFT_PARAM) & MASK(16));
 	p->id = (int)(uint32_t)v;
+	if (p->node == NODE_INFO || p->node == NODE_INFO_FILE)
+		return p->kind == 0 && p->via == 0 && p->id == 0 &&
+		       (p->node == NODE_INFO ?
+				p->file == 0 && info_dir_name(p->param) :
+				info_file_name(p->param, p->file) != NULL);
 	return p->node >= NODE_KIND && p->node <= NODE_FILE &&
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
@@ -202,7 +208,9 @@ bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type,
 
 	*gen = 0;
 	if (!dynamic_index(ino, &i))
-		return ino_split(ino, p) && p->node < NODE_OBJ;
+		return ino_split(ino, p) &&
+		       (p->node < NODE_OBJ || p->node == NODE_INFO ||
+			p->node == NODE_INFO_FILE);
 	pthread_mutex_lock(&dyn_lock);
 	if (i < dyn_count && dyns[i].nlookup) {
 		ino = dyns[i].base;

@@ -36,6 +36,14 @@ struct quota;
 /* Mount-wide state                                                   */
 /* ------------------------------------------------------------------ */
 
+/* How <kind>/ names objects (-o keys=): its listings, and the spelling of
+ * a key that is the directory's canonical name (VIA_KEY), which every
+ * other spelling is an alias of (names.h). */
+enum key_names {
+	KEYS_DEC = 0, /* signed decimal, as sysv_ipc and /proc/sysvipc */
+	KEYS_HEX = 1, /* 0x and 8 lowercase hex digits, as ipcs prints */
+};
+
 struct ipcfs {
 	struct blocking *blocking;
 	struct shm_data *shm_data;
@@ -43,8 +51,9 @@ struct ipcfs {
 	uid_t daemon_uid;     /* the daemon's euid/egid, restored after */
 	gid_t daemon_gid;     /* creating an object as the caller */
 	time_t started;       /* the times of the directories that never change */
-	ino_t userns;         /* the daemon's user namespace (access.h) */
+	struct userns_chain userns; /* whose capabilities count (access.h) */
 	struct quota *open_quota; /* open message files per user */
+	enum key_names keys;      /* -o keys= */
 };
 
 
@@ -57,7 +66,7 @@ static inline struct ipcfs *ipcfs_of(fuse_req_t req)
 /* The caller of req, for the checks of access.h; caller_done() after. */
 static inline void caller_of(struct caller *c, fuse_req_t req)
 {
-	caller_init(c, req, ipcfs_of(req)->userns);
+	caller_init(c, req, &ipcfs_of(req)->userns);
 }
 
 
@@ -93,8 +102,8 @@ static inline void caller_of(struct caller *c, fuse_req_t req)
  * (sem/5/value and sem/by-id/<id>/value are one inode, and so are
  * sem/5/value and sem/5/0/value, both element 0).
  *
- * Only root, the kind directories and by-id directories are stable; all
- * others are volatile and answered with zero entry and attribute timeouts.
+ * Only root, the kind directories, by-id directories and limits/ and
+ * usage/ with their files are stable; all others are volatile and answered with zero entry and attribute timeouts.
  *
  * Node ids.  Only the root, kind and by-id directories are known to the
  * kernel by their layout number.  Every node below an object directory is
@@ -129,10 +138,15 @@ enum node {
 	NODE_TYPE = 6,  /* mq/<key>/type/<t>/ */
 	NODE_FILE = 7,  /* any file below an object directory */
 	NODE_DYNAMIC = 8, /* a lookup of a type dir, typed, op or send file */
+	/* The root's limits/ and usage/ (sysinfo.h): stable, tied to no
+	 * object; the directory in param, a file's index in file.  Numbered
+	 * apart from the nodes of objects, which may grow. */
+	NODE_INFO = 16,      /* limits/ usage/ */
+	NODE_INFO_FILE = 17, /* limits/<name>, usage/<name> */
 };
 
 enum via {
-	VIA_KEY = 0,   /* <kind>/<key> in canonical decimal */
+	VIA_KEY = 0,   /* <kind>/<key> as listed: decimal, or hex (keys=hex) */
 	VIA_ALIAS = 1, /* another spelling of the key, e.g. 0x-hex */
 	VIA_SIZED = 2, /* <kind>/<key>:<size>, as given to mkdir */
 	VIA_BYID = 3,  /* <kind>/by-id/<id> */

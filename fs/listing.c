@@ -3,6 +3,8 @@
  * (see listing.h for the cursors and what they promise).
  */
 #include "listing.h"
+#include "names.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,7 +73,7 @@ static struct ino_parts parent_of(const struct ino_parts *p)
 	case NODE_TYPE:
 		return (struct ino_parts){ .node = NODE_TYPES, .kind = p->kind,
 					   .via = p->via, .id = p->id };
-	default:
+	default: /* the kind directories, limits/ and usage/ */
 		return (struct ino_parts){ .node = NODE_ROOT };
 	}
 }
@@ -138,8 +140,14 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 	k -= 2;
 	switch (d->p.node) {
 	case NODE_ROOT:
-		if (k >= 3)
-			return false;
+		if (k >= 3) { /* then limits/ and usage/ */
+			if (k - 3 >= INFO_DIRS)
+				return false;
+			e->name = info_dir_name((unsigned)(k - 3));
+			e->p = (struct ino_parts){ .node = NODE_INFO,
+						   .param = (unsigned)(k - 3) };
+			return true;
+		}
 		e->name = ipcore_kind_name((enum ipcore_kind)k);
 		e->p = (struct ino_parts){ .node = NODE_KIND,
 					   .kind = (enum ipcore_kind)k };
@@ -160,6 +168,14 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 	case NODE_TYPE:
 		where = IN_TYPE;
 		break;
+	case NODE_INFO:
+		e->name = info_file_name(d->p.param, k < UINT_MAX ? (unsigned)k :
+								  UINT_MAX);
+		e->p = (struct ino_parts){ .node = NODE_INFO_FILE,
+					   .param = d->p.param,
+					   .file = (unsigned)k };
+		e->dir = false;
+		return e->name != NULL;
 	default: /* by-id/ lists only objects; type/ lists no type */
 		return false;
 	}
@@ -223,8 +239,11 @@ static int list_objects(struct reply *r, const struct listing_dir *d,
 		/* IPC_PRIVATE objects have no name but their id. */
 		if (by_key && o.key == IPC_PRIVATE)
 			continue;
-		snprintf(e.num, sizeof(e.num), "%d",
-			 by_key ? (int)o.key : o.id);
+		if (by_key) /* as lookups name it VIA_KEY (names.h) */
+			names_format_key(o.key, ipcfs_of(r->req)->keys, e.num,
+					 sizeof(e.num));
+		else
+			snprintf(e.num, sizeof(e.num), "%d", o.id);
 		e.p.id = o.id;
 		if (!emit(r, &e, OBJ_CURSOR + (uint64_t)slot + 1))
 			break;

@@ -10,7 +10,8 @@
  *
  * Cursors (d_off of an entry = its cursor + 1):
  *   0, 1        "." and ".."
- *   2.. fixed   the root's kind directories; an object directory's files,
+ *   2.. fixed   the root's kind directories, then limits/ and usage/;
+ *               an object directory's files,
  *               then its elements, then "type", by index: what an object
  *               directory holds is fixed for the object's life
  *   2           "by-id" in a kind directory

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ipcfs.h"
 #include "blocking.h"
+#include "ipcns.h"
 #include "options.h"
 
 #include <errno.h>
@@ -25,7 +26,8 @@ static void usage(const char *prog)
 	printf("usage: %s [options] MOUNTPOINT\n"
 	       "\n"
 	       "Shows the System V IPC objects of the IPC namespace it runs in\n"
-	       "as files: sem/<key>/, shm/<key>/, mq/<key>/ (see ipcfs(1)).\n"
+	       "(or of the one -o ipcns= names) as files: sem/<key>/, shm/<key>/,\n"
+	       "mq/<key>/, and limits/ and usage/ (see ipcfs(1)).\n"
 	       "Every call is checked as the system calls would check it; use\n"
 	       "-o allow_other to let other users in.\n"
 	       "\n"
@@ -47,6 +49,11 @@ static void usage(const char *prog)
 	       "    -o max_files_per_user=N\n"
 	       "                           attribute, send and receive files one user\n"
 	       "                           may have open at once (default %u; ENFILE)\n"
+	       "    -o keys=dec            name objects in <kind>/ by their key in\n"
+	       "                           decimal (the default)\n"
+	       "    -o keys=hex            ... in hex as ipcs prints it: 0x0000abcd\n"
+	       "    -o ipcns=PATH          serve the IPC namespace PATH names (e.g.\n"
+	       "                           /proc/<pid>/ns/ipc), not the daemon's own\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
 	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
 }
@@ -98,8 +105,14 @@ int main(int argc, char *argv[])
 	case OPTIONS_ERROR:
 		goto out_opts;
 	}
+	/* Into the IPC namespace served, before any thread exists and before
+	 * anything is asked of the kernel's IPC (ipcns.h); the state then
+	 * judges capabilities against its owner (access.h). */
+	if (o.ipcns && ipcns_enter(argv[0], o.ipcns))
+		goto out_opts;
 	if (ipcfs_state_init(&fs, o.shm_size, o.max_files_per_user))
 		goto out_opts;
+	fs.keys = o.keys;
 
 	/* 2. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&o.args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);

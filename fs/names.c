@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,9 +27,18 @@ bool names_parse_dec(const char *s, long long min, long long max,
 	return true;
 }
 
-bool names_parse_key(const char *name, struct key_name *kn)
+int names_format_key(key_t key, enum key_names names, char *buf,
+		     size_t len)
 {
-	char buf[64], *colon, *end;
+	if (names == KEYS_HEX)
+		return snprintf(buf, len, "0x%08" PRIx32, (uint32_t)key);
+	return snprintf(buf, len, "%d", (int)key);
+}
+
+bool names_parse_key(const char *name, enum key_names names,
+		     struct key_name *kn)
+{
+	char buf[64], again[16], *colon, *end;
 	long long v;
 	bool canonical = false;
 
@@ -62,6 +72,8 @@ bool names_parse_key(const char *name, struct key_name *kn)
 			return false;
 		kn->key = (key_t)v;
 	}
+	names_format_key(kn->key, names, again, sizeof(again));
+	canonical = !strcmp(again, buf);
 	kn->via = kn->sized ? VIA_SIZED : canonical ? VIA_KEY : VIA_ALIAS;
 	return true;
 }

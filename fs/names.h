@@ -18,10 +18,11 @@ bool names_parse_dec(const char *s, long long min, long long max,
 		     long long *v, bool *canonical);
 
 /*
- * An object directory's name: the key in decimal (canonical: VIA_KEY) or
- * in any other spelling, e.g. 0x-hex as ipcs prints it (VIA_ALIAS),
- * optionally followed by ":<size>" (VIA_SIZED): the set's nsems or the
- * segment's size, as mkdir takes it.
+ * An object directory's name: the key in decimal or 0x-hex, optionally
+ * followed by ":<size>" (VIA_SIZED): the set's nsems or the segment's
+ * size, as mkdir takes it.  Without a size, the spelling that listings use
+ * (names_format_key() of the mount's key_names) is VIA_KEY, any other
+ * VIA_ALIAS: so a listed name and its lookup have one inode number.
  */
 struct key_name {
 	key_t key;
@@ -30,7 +31,14 @@ struct key_name {
 	unsigned long long size;
 };
 
-bool names_parse_key(const char *name, struct key_name *kn);
+bool names_parse_key(const char *name, enum key_names names,
+		     struct key_name *kn);
+
+/* Writes key as listings of <kind>/ name it: "%d", or "0x%08x" for
+ * KEYS_HEX (ipcs's spelling: 8 lowercase digits, negative keys as their
+ * 32 bits).  Returns the length (snprintf's). */
+int names_format_key(key_t key, enum key_names names, char *buf,
+		     size_t len);
 
 /* Parses a size: a positive decimal with an optional K, M or G suffix
  * (powers of 1024), as mkdir shm/<key>:<size> and -o shm_size= take it. */

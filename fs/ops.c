@@ -10,6 +10,7 @@
 #include "listing.h"
 #include "names.h"
 #include "quota.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,8 @@ static int find_by_key(enum ipcore_kind kind, const struct key_name *kn,
 }
 
 /* Finds the object named in <kind>/ or <kind>/by-id/. */
-static int find_child_object(const struct ino_parts *parent, const char *name,
+static int find_child_object(const struct ipcfs *fs,
+			     const struct ino_parts *parent, const char *name,
 			     struct obj *o, enum via *via)
 {
 	struct key_name kn;
@@ -105,7 +107,7 @@ static int find_child_object(const struct ino_parts *parent, const char *name,
 			return -ENOENT;
 		return obj_stat(parent->kind, (int)id, o);
 	}
-	if (!names_parse_key(name, &kn))
+	if (!names_parse_key(name, fs->keys, &kn))
 		return -ENOENT;
 	*via = kn.via;
 	return find_by_key(parent->kind, &kn, o);
@@ -127,7 +129,14 @@ struct node_ref {
 
 static bool node_has_obj(const struct ino_parts *p)
 {
-	return p->node >= NODE_OBJ;
+	return p->node >= NODE_OBJ && p->node != NODE_INFO &&
+	       p->node != NODE_INFO_FILE;
+}
+
+/* Not a directory: an object's file, or one of limits/ and usage/. */
+static bool node_is_file(const struct ino_parts *p)
+{
+	return p->node == NODE_FILE || p->node == NODE_INFO_FILE;
 }
 
 static int resolve(fuse_ino_t ino, struct node_ref *n)
@@ -265,13 +274,18 @@ static void node_stat(const struct ipcfs *fs, const struct node_ref *n,
 	switch (n->p.node) {
 	case NODE_ROOT:
 		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 5;
+		st->st_nlink = 2 + 3 + INFO_DIRS;
 		return;
 	case NODE_KIND:
 		st->st_mode = S_IFDIR | 01777;
 		return;
 	case NODE_BYID:
+	case NODE_INFO:
 		st->st_mode = S_IFDIR | 0555;
+		return;
+	case NODE_INFO_FILE: /* anyone may run ipcs -l and ipcs -u */
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
 		return;
 	default:
 		break;
@@ -351,8 +365,8 @@ static unsigned elements(const struct obj *o)
 }
 
 /* Fills child with the node called name in directory parent. */
-static int lookup_child(const struct node_ref *parent, const char *name,
-			struct node_ref *child)
+static int lookup_child(const struct ipcfs *fs, const struct node_ref *parent,
+			const char *name, struct node_ref *child)
 {
 	const struct ino_parts *pp = &parent->p;
 	struct ino_parts *cp = &child->p;
@@ -374,7 +388,20 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 					.kind = (enum ipcore_kind)i };
 				return 0;
 			}
-		return -ENOENT;
+		i = info_dir_find(name);
+		if (i < 0)
+			return -ENOENT;
+		*cp = (struct ino_parts){ .node = NODE_INFO,
+					  .param = (unsigned)i };
+		return 0;
+	case NODE_INFO:
+		i = info_file_find(pp->param, name);
+		if (i < 0)
+			return -ENOENT;
+		*cp = (struct ino_parts){ .node = NODE_INFO_FILE,
+					  .param = pp->param,
+					  .file = (unsigned)i };
+		return 0;
 	case NODE_KIND:
 		if (!strcmp(name, "by-id")) {
 			*cp = (struct ino_parts){ .node = NODE_BYID,
@@ -384,7 +411,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		/* fall through */
 	case NODE_BYID:
 		cp->node = NODE_OBJ;
-		rc = find_child_object(pp, name, &child->o, &cp->via);
+		rc = find_child_object(fs, pp, name, &child->o, &cp->via);
 		cp->id = child->o.id;
 		child->gen = rc ? 0 : obj_generation(&child->o);
 		return rc;
@@ -435,6 +462,7 @@ static int lookup_child(const struct node_ref *parent, const char *name,
 		child->type = parent->type;
 		return 0;
 	case NODE_FILE:
+	case NODE_INFO_FILE:
 	case NODE_DYNAMIC: /* resolved to what it stands for */
 		return -ENOTDIR;
 	}
@@ -447,7 +475,7 @@ static void ipcfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = resolve(parent, &p);
 
 	if (!rc)
-		rc = lookup_child(&p, name, &c);
+		rc = lookup_child(ipcfs_of(req), &p, name, &c);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -554,7 +582,7 @@ static void ipcfs_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct node_ref n;
 	int rc = resolve(ino, &n);
 
-	if (!rc && n.p.node == NODE_FILE)
+	if (!rc && node_is_file(&n.p))
 		rc = -ENOTDIR;
 	/* The directories of an object are listed to those who may read it
 	 * (IPC_STAT), as its mode shows; <kind>/ and by-id/ to everyone, as
@@ -575,7 +603,7 @@ static void ipcfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int rc = resolve(ino, &n);
 
 	(void)fi;
-	if (!rc && n.p.node == NODE_FILE)
+	if (!rc && node_is_file(&n.p))
 		rc = -ENOTDIR;
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -677,7 +705,7 @@ static void ipcfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (!names_parse_key(name, &kn) || kn.key == IPC_PRIVATE ||
+	if (!names_parse_key(name, fs->keys, &kn) || kn.key == IPC_PRIVATE ||
 	    (kn.sized && p.p.kind == IPCORE_MQ) ||
 	    (p.p.kind == IPCORE_SEM && kn.size > INT_MAX)) {
 		fuse_reply_err(req, EINVAL);
@@ -713,7 +741,7 @@ static void ipcfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!rc && p.p.node == NODE_KIND && !strcmp(name, "by-id"))
 		rc = -EPERM;
 	if (!rc)
-		rc = find_child_object(&p.p, name, &o, &via);
+		rc = find_child_object(ipcfs_of(req), &p.p, name, &o, &via);
 	if (!rc)
 		rc = check_control(req, &o);
 	if (!rc) {
@@ -801,7 +829,7 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (!rc && (valid & FUSE_SET_ATTR_SIZE)) {
 		if (n.p.node != NODE_FILE)
-			rc = -EISDIR;
+			rc = n.p.node == NODE_INFO_FILE ? -EACCES : -EISDIR;
 		else if (n.file->role == ROLE_DATA)
 			rc = check_may(req, &n, MAY_READ | MAY_WRITE);
 		else if (attr->st_size != 0)
@@ -909,6 +937,75 @@ static void open_attr(fuse_req_t req, struct fuse_file_info *fi)
 	}
 }
 
+/* The text an open attribute (or limits/, usage/) file answers a read at
+ * off with: made anew by make(arg) for a read from offset 0 (or the first
+ * read), else the one this open last made.  Returns its length or -errno. */
+static int open_text(struct attr_handle *h, off_t off, char text[32],
+		     int (*make)(const void *arg, char *text, size_t len),
+		     const void *arg)
+{
+	int len;
+
+	pthread_mutex_lock(&attr_text_lock);
+	len = h->len;
+	if (len >= 0)
+		memcpy(text, h->text, (size_t)len);
+	pthread_mutex_unlock(&attr_text_lock);
+	if (off != 0 && len >= 0)
+		return len;
+	len = make(arg, text, 32);
+	if (len >= 0) {
+		pthread_mutex_lock(&attr_text_lock);
+		memcpy(h->text, text, (size_t)len);
+		h->len = len;
+		pthread_mutex_unlock(&attr_text_lock);
+	}
+	return len;
+}
+
+/* Answers a read of size at off from text. */
+static void reply_text(fuse_req_t req, const char *text, int len, size_t size,
+		       off_t off)
+{
+	if (len < 0)
+		fuse_reply_err(req, -len);
+	else if (off < 0)
+		fuse_reply_err(req, EINVAL);
+	else if (off >= len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, text + off,
+			       (size_t)(len - off) < size ? (size_t)(len - off) :
+							    size);
+}
+
+/* limits/ and usage/ files: read-only, read afresh from offset 0. */
+static void info_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fi->direct_io = 1;
+	open_attr(req, fi);
+}
+
+static int make_info_text(const void *arg, char *text, size_t len)
+{
+	const struct ino_parts *p = arg;
+
+	return info_read(p->param, p->file, text, len);
+}
+
+static void info_read_reply(fuse_req_t req, const struct ino_parts *p,
+			    size_t size, off_t off, struct attr_handle *h)
+{
+	char text[32];
+
+	reply_text(req, text, open_text(h, off, text, make_info_text, p), size,
+		   off);
+}
+
 static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -916,6 +1013,10 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 	struct node_ref n;
 	int rc = resolve(ino, &n);
 
+	if (!rc && n.p.node == NODE_INFO_FILE) {
+		info_open(req, fi);
+		return;
+	}
 	if (!rc && n.p.node != NODE_FILE)
 		rc = -EISDIR;
 	if (!rc)
@@ -995,44 +1096,31 @@ static int resolve_for_call(fuse_req_t req, fuse_ino_t ino,
 	return rc;
 }
 
+/* The text of the attribute of n (make for open_text()). */
+static int make_attr_text(const void *arg, char *text, size_t len)
+{
+	const struct node_ref *n = arg;
+	long long v;
+	int rc = n->file->get(&n->o, n->p.param, &v);
+
+	return rc ? rc : attr_format(n->file, v, text, len);
+}
+
 static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct attr_handle *h)
 {
 	struct node_ref n;
-	long long v;
 	char text[32];
-	int len, rc = resolve_for_call(req, ino, &n, 0);
+	int rc = resolve_for_call(req, ino, &n, 0);
 
 	if (!rc)
 		rc = check_attr(req, &n, true, false);
-	pthread_mutex_lock(&attr_text_lock);
-	len = h->len;
-	if (len >= 0)
-		memcpy(text, h->text, (size_t)len);
-	pthread_mutex_unlock(&attr_text_lock);
-	if (!rc && (off == 0 || len < 0)) {
-		rc = n.file->get(&n.o, n.p.param, &v);
-		len = rc ? rc : attr_format(n.file, v, text, sizeof(text));
-		rc = len < 0 ? len : 0;
-		if (!rc) {
-			pthread_mutex_lock(&attr_text_lock);
-			memcpy(h->text, text, (size_t)len);
-			h->len = len;
-			pthread_mutex_unlock(&attr_text_lock);
-		}
-	}
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (off < 0)
-		fuse_reply_err(req, EINVAL);
-	else if (off >= len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, text + off,
-			       (size_t)(len - off) < size ? (size_t)(len - off) :
-							    size);
+	reply_text(req, text, open_text(h, off, text, make_attr_text, &n),
+		   size, off);
 }
 
 static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1045,6 +1133,11 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct node_ref n;
 	int rc;
 
+	if (!f && ino_split(ino, &p) && p.node == NODE_INFO_FILE) {
+		info_read_reply(req, &p, size, off,
+				(struct attr_handle *)(uintptr_t)fi->fh);
+		return;
+	}
 	switch (f ? f->role : ROLE_OP) {
 	case ROLE_ATTR:
 		read_attr(req, ino, size, off,
@@ -1167,7 +1260,8 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		quota_give(ipcfs_of(req)->open_quota, h->uid);
 		free(h);
 	}
-	if (f && f->role == ROLE_ATTR) {
+	if ((f && f->role == ROLE_ATTR) ||
+	    (!f && ino_split(ino, &p) && p.node == NODE_INFO_FILE)) {
 		struct attr_handle *h = (struct attr_handle *)(uintptr_t)fi->fh;
 
 		open_untrack(&h->link);
@@ -1219,7 +1313,10 @@ static void ipcfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (n.p.node == NODE_FILE) {
+	if (n.p.node == NODE_INFO_FILE) {
+		if (mask & (W_OK | X_OK))
+			rc = -EACCES;
+	} else if (n.p.node == NODE_FILE) {
 		if (mask & X_OK)
 			rc = -EACCES;
 		if (!rc && (mask & R_OK))
@@ -1262,7 +1359,7 @@ int ipcfs_state_init(struct ipcfs *fs, size_t shm_size,
 	fs->daemon_uid = geteuid();
 	fs->daemon_gid = getegid();
 	fs->started = time(NULL);
-	fs->userns = access_daemon_userns();
+	access_userns_load(&fs->userns);
 	return quota_new(&fs->open_quota, max_files_per_user);
 }
 

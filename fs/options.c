@@ -19,6 +19,8 @@ struct raw_options {
 	char *shm_size; /* -o shm_size=N[KMG] */
 	char *max_waiters, *max_waiters_per_user; /* -o ...=N (blocking.h) */
 	char *max_files_per_user; /* -o max_files_per_user=N (ipcfs.h) */
+	char *keys;  /* -o keys=dec|hex */
+	char *ipcns; /* -o ipcns=PATH: handed over to the options */
 	const char *positional[2];
 	int npositional;
 	bool too_many;
@@ -37,6 +39,8 @@ static const struct fuse_opt option_spec[] = {
 	OPT("max_waiters=%s", max_waiters),
 	OPT("max_waiters_per_user=%s", max_waiters_per_user),
 	OPT("max_files_per_user=%s", max_files_per_user),
+	OPT("keys=%s", keys),
+	OPT("ipcns=%s", ipcns),
 	FUSE_OPT_KEY("auto", KEY_FSTAB),
 	FUSE_OPT_KEY("noauto", KEY_FSTAB),
 	FUSE_OPT_KEY("user", KEY_FSTAB),
@@ -180,6 +184,22 @@ static enum options_result parse(char *argv[], struct raw_options *r,
 			 "take a number from 1 to 1048576\n", argv[0]);
 		return OPTIONS_ERROR;
 	}
+	if (!r->keys || !strcmp(r->keys, "dec")) {
+		o->keys = KEYS_DEC;
+	} else if (!strcmp(r->keys, "hex")) {
+		o->keys = KEYS_HEX;
+	} else {
+		fuse_log(FUSE_LOG_ERR, "%s: -o keys= takes dec or hex, not "
+			 "'%s'\n", argv[0], r->keys);
+		return OPTIONS_ERROR;
+	}
+	if (r->ipcns && !*r->ipcns) {
+		fuse_log(FUSE_LOG_ERR, "%s: -o ipcns= takes the path of an IPC "
+			 "namespace, e.g. /proc/<pid>/ns/ipc\n", argv[0]);
+		return OPTIONS_ERROR;
+	}
+	o->ipcns = r->ipcns;
+	r->ipcns = NULL;
 	return OPTIONS_MOUNT;
 }
 
@@ -198,6 +218,8 @@ enum options_result options_parse(int argc, char *argv[],
 	free(r.max_waiters);
 	free(r.max_waiters_per_user);
 	free(r.max_files_per_user);
+	free(r.keys);
+	free(r.ipcns);
 	return rc;
 }
 
@@ -205,5 +227,7 @@ void options_free(struct ipcfs_options *o)
 {
 	free(o->cmdline.mountpoint);
 	o->cmdline.mountpoint = NULL;
+	free(o->ipcns);
+	o->ipcns = NULL;
 	fuse_opt_free_args(&o->args);
 }

@@ -1,6 +1,7 @@
 /*
  * options — ipcfs's command line: its own -o options (data=, shm_size=,
- * max_waiters=, max_waiters_per_user=, max_files_per_user=),
+ * max_waiters=, max_waiters_per_user=, max_files_per_user=, keys=,
+ * ipcns=),
  * the fstab words it ignores, SOURCE and MOUNTPOINT, then libfuse's
  * command-line options.  Parsing mounts nothing and starts nothing, so the
  * fuzz target (fuzz/fuzz_options.c) runs exactly what main() runs.
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "blocking.h"
+#include "ipcfs.h"
 #include "shm_data.h"
 
 struct ipcfs_options {
@@ -27,6 +29,8 @@ struct ipcfs_options {
 	size_t shm_size;              /* -o shm_size=, else the page size */
 	struct blocking_limits limits; /* -o max_waiters*= (0: default) */
 	unsigned int max_files_per_user; /* -o max_files_per_user= */
+	enum key_names keys;          /* -o keys=dec|hex */
+	char *ipcns; /* -o ipcns=PATH (malloc'd), or NULL: the daemon's own */
 };
 
 enum options_result {

@@ -3,8 +3,9 @@
  * parse them: names_parse_key() on "123", "0x7b", "-5", "123:4096",
  * "5:3K"...  Checks against the grammar: [+-]?digits in the key range, or
  * 0x/0X and hex digits up to 32 bits, then optionally ':' and a size; a
- * canonical key prints back as the name; an alias names the same key as
- * its canonical spelling; a size is what names_parse_size() gives.
+ * canonical key (decimal, or 0x%08x with -o keys=hex: both are checked)
+ * prints back as the name; an alias names the same key as its canonical
+ * spelling; a size is what names_parse_size() gives.
  */
 #include "fuzz.h"
 #include "names.h"
@@ -38,38 +39,45 @@ static bool oracle_key(const char *s, size_t n, long long *key)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Checks name s as a mount with key names "names" parses it. */
+static void check(const char *s, enum key_names names)
 {
-	char *s = fuzz_cstring(data, size), again[32];
+	char again[32];
 	const char *colon = strchr(s, ':');
 	size_t keylen = colon ? (size_t)(colon - s) : strlen(s);
 	struct key_name kn, kn2;
 	unsigned long long sz = 0;
 	long long key = 0;
-	bool ok = names_parse_key(s, &kn);
+	bool ok = names_parse_key(s, names, &kn);
 	bool want = strlen(s) < 64 && oracle_key(s, keylen, &key) &&
 		    (!colon || names_parse_size(colon + 1, &sz));
 
 	CHECK(ok == want, "'%s': parsed %d, grammar says %d", s, ok, want);
-	if (ok) {
-		CHECK(kn.key == key, "'%s': key %d, not %lld", s, kn.key, key);
-		CHECK(kn.sized == (colon != NULL) && kn.size == sz,
-		      "'%s': size %d %llu", s, kn.sized, kn.size);
-		CHECK(!kn.sized || kn.size > 0, "'%s': size 0", s);
-		snprintf(again, sizeof(again), "%d", (int)kn.key);
-		if (colon)
-			CHECK(kn.via == VIA_SIZED, "'%s': via %d", s, kn.via);
-		else if (!strcmp(again, s))
-			CHECK(kn.via == VIA_KEY, "'%s': canonical, via %d", s,
-			      kn.via);
-		else
-			CHECK(kn.via == VIA_ALIAS, "'%s': alias, via %d", s,
-			      kn.via);
-		/* The canonical spelling of the same key. */
-		CHECK(names_parse_key(again, &kn2) && kn2.key == kn.key &&
-		      kn2.via == VIA_KEY, "'%s' -> '%s' does not parse back",
-		      s, again);
-	}
+	if (!ok)
+		return;
+	CHECK(kn.key == key, "'%s': key %d, not %lld", s, kn.key, key);
+	CHECK(kn.sized == (colon != NULL) && kn.size == sz,
+	      "'%s': size %d %llu", s, kn.sized, kn.size);
+	CHECK(!kn.sized || kn.size > 0, "'%s': size 0", s);
+	names_format_key(kn.key, names, again, sizeof(again));
+	if (colon)
+		CHECK(kn.via == VIA_SIZED, "'%s': via %d", s, kn.via);
+	else if (!strcmp(again, s))
+		CHECK(kn.via == VIA_KEY, "'%s': canonical, via %d", s, kn.via);
+	else
+		CHECK(kn.via == VIA_ALIAS, "'%s': alias, via %d", s, kn.via);
+	/* The canonical spelling of the same key (as listings write it). */
+	CHECK(names_parse_key(again, names, &kn2) && kn2.key == kn.key &&
+	      kn2.via == VIA_KEY, "'%s' -> '%s' does not parse back", s,
+	      again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = fuzz_cstring(data, size);
+
+	check(s, KEYS_DEC);
+	check(s, KEYS_HEX);
 	free(s);
 	return 0;
 }

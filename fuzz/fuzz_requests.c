@@ -32,6 +32,7 @@
  * READDIR offsets are 0, one a reply handed out, or any non-negative
  * number (lseek(2) on a directory allows any).  IPCFS_FUZZ_TRACE=1 prints
  * each request and how it was answered (to read a reproducer).
+ * IPCFS_FUZZ_KEYS=hex: the mount's -o keys=hex.
  */
 #include "fuzz.h"
 #include "ipcfs.h"
@@ -551,6 +552,8 @@ static size_t pick_name(struct input *in, char *name)
 		"1001", "1002", "1003", "1004", "0x3e9", "0x3EA", "+1003",
 		"1001:3", "1002:4096", "1005", "1006:2", "1007:8K", "0x3ef:1",
 		"0", "2147483647", "-2147483648", "9223372036854775807",
+		"limits", "usage", "msgmax", "shmall", "sem_sets",
+		"shm_pages", "0x000003e9", "0x000003ea",
 	};
 	uint8_t b = in_u8(in);
 	size_t n, i;
@@ -1088,6 +1091,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	CHECK(ipcfs_state_init(&fs, (size_t)sysconf(_SC_PAGESIZE),
 			       IPCFS_MAX_FILES_PER_USER) == 0, "state");
+	e = getenv("IPCFS_FUZZ_KEYS");
+	fs.keys = e && !strcmp(e, "hex") ? KEYS_HEX : KEYS_DEC;
 	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
 	CHECK(se, "fuse_session_new");
 	fuse_opt_free_args(&args);

@@ -100,7 +100,7 @@ def test_debug_output(mount_ipcfs):
 def test_fstab_words_are_accepted(mount_ipcfs):
     m = mount_ipcfs("-o", "rw,noauto,auto,user,nouser,users,_netdev,"
                     "nofail,defaults,x-systemd.automount,comment=x")
-    assert sorted(os.listdir(m.path)) == ["mq", "sem", "shm"]
+    assert sorted(os.listdir(m.path)) == ["limits", "mq", "sem", "shm", "usage"]
 
 
 def test_source_argument_as_mount_passes_it(ipcfs_bin, tmp_path):
@@ -112,7 +112,7 @@ def test_source_argument_as_mount_passes_it(ipcfs_bin, tmp_path):
                             stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_until(lambda: _is_mounted(mnt)), proc.stdout
-        assert sorted(os.listdir(mnt)) == ["mq", "sem", "shm"]
+        assert sorted(os.listdir(mnt)) == ["limits", "mq", "sem", "shm", "usage"]
     finally:
         subprocess.run(["fusermount3", "-u", "-z", str(mnt)])
         assert proc.wait(timeout=10) == 0
@@ -230,7 +230,7 @@ def test_background_daemon(ipcfs_bin, tmp_path):
     try:
         assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
         assert _is_mounted(mnt)
-        assert sorted(os.listdir(mnt)) == ["mq", "sem", "shm"]
+        assert sorted(os.listdir(mnt)) == ["limits", "mq", "sem", "shm", "usage"]
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)])
     deadline = time.monotonic() + 10

@@ -33,7 +33,7 @@ FILES = {"sem": SEM_FILES, "shm": SHM_FILES, "mq": MQ_FILES}
 
 def test_root_and_kind_directories(ipcfs_mount):
     m = ipcfs_mount.path
-    assert sorted(os.listdir(m)) == ["mq", "sem", "shm"]
+    assert sorted(os.listdir(m)) == ["limits", "mq", "sem", "shm", "usage"]
     for kind in KINDS:
         st = os.stat(m / kind)
         assert stat.S_ISDIR(st.st_mode)
