@@ -41,7 +41,8 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 	p->file = (unsigned)((v >> SHIFT_FILE) & MASK(7));
 	p->param = (unsigned)((v >> SHIFT_PARAM) & MASK(16));
 	p->id = (int)(uint32_t)v;
-	return p->node >= NODE_KIND && p->node <= NODE_FILE &&
+	return ((p->node >= NODE_KIND && p->node <= NODE_FILE) ||
+		p->node == NODE_MSGS) &&
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
 
