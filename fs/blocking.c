@@ -649,8 +649,9 @@ static void blk_report_lost(int id, const struct ipcore_msgbuf *buf,
 	/* strerror() is not thread-safe; the GNU strerror_r() returns the
 	 * text (maybe not in text). */
 	fuse_log(FUSE_LOG_ERR, "ipcfs: queue %d: a message of type %ld "
-		 "(%zu bytes) taken for an interrupted reader could not be "
-		 "given back: %s\n", id, buf->type, len,
+		 "(%zu bytes) taken for an interrupted reader, or sent for a "
+		 "writer that exited, could not be put in the queue: %s\n",
+		 id, buf->type, len,
 		 strerror_r(-rc, text, sizeof(text)));
 }
 
@@ -1255,6 +1256,20 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 	w->size = size;
 	w->rx = rx;
 	blk_launch(b, w);
+}
+
+void blocking_mq_send_detached(struct blocking *b, uid_t uid, int msqid,
+			       long type, const void *data, size_t len)
+{
+	struct ipcore_msgbuf *buf = blk_tls_buf(len, NULL);
+
+	if (!buf || type <= 0)
+		return;
+	buf->type = type;
+	if (len)
+		memcpy(buf->text, data, len);
+	/* A give-back is just that: a send nobody waits for. */
+	blk_mq_give_back_later(b, uid, msqid, buf, len);
 }
 
 bool blocking_mq_delivered(struct blocking *b, const struct blocking_rx *rx)

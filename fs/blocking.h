@@ -182,6 +182,16 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, const void *data, size_t len, bool nonblock);
 
 /*
+ * Sends the same for a caller that is not waiting for the outcome (a
+ * writer that exits without closing, see mq_files.h): at once when there
+ * is room, else from a waiter counted for uid (LIMITS) that waits for room
+ * until the queue is removed or the daemon stops.  A message no waiter
+ * can be had for is dropped and logged.
+ */
+void blocking_mq_send_detached(struct blocking *b, uid_t uid, int msqid,
+			       long type, const void *data, size_t len);
+
+/*
  * What an open receive file keeps between its reads: read and written under
  * the module's lock (a waiter may be filling it), freed by
  * blocking_rx_free() at release.  The kernel sends no release while a read

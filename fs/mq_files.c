@@ -141,7 +141,7 @@ bool mq_send_release_due(struct mq_open *m)
 	return due;
 }
 
-bool mq_caller_killed(pid_t tid)
+enum mq_caller mq_caller_state(pid_t tid)
 {
 	char path[48], text[1024], *p;
 	unsigned long flags = 0;
@@ -150,23 +150,23 @@ bool mq_caller_killed(pid_t tid)
 	int fd, field;
 
 	if (tid <= 0)
-		return false;
+		return MQ_CALLER_LIVE;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return MQ_CALLER_LIVE;
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return MQ_CALLER_LIVE;
 	text[n] = '\0';
 	/* The fields after the command name (which may hold anything, so
 	 * the last ')' ends it): 3 (state) onwards; 9 is flags, 52 the exit
 	 * code do_exit() stores before it closes the files. */
 	p = strrchr(text, ')');
 	if (!p)
-		return false;
-	for (field = 2; p && *p; field++) {
+		return MQ_CALLER_LIVE;
+	for (field = 2; *p; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			break;
@@ -175,9 +175,11 @@ bool mq_caller_killed(pid_t tid)
 		if (field + 1 == 52)
 			exit_code = strtol(p + 1, NULL, 10);
 	}
-	/* PF_EXITING, and killed: the low 7 bits of the status are the
-	 * signal (0 for exit(3)). */
-	return (flags & 0x4) && (exit_code & 0x7f);
+	if (!(flags & 0x4)) /* PF_EXITING */
+		return MQ_CALLER_LIVE;
+	/* The low 7 bits of the status are the signal that killed it (0
+	 * for an exit(2)). */
+	return exit_code & 0x7f ? MQ_CALLER_KILLED : MQ_CALLER_EXITING;
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,12 +32,18 @@
  * Because the first FLUSH cannot tell whether a write is still to come
  * through another descriptor, that empty message goes at the second FLUSH
  * without a write in between (bash's `: > send`: the one that close(2)s
- * fd 1), or, when there is none, at release (the last close) with one
- * IPC_NOWAIT try, whose failure (a full queue) nothing can report.
+ * fd 1), or, when there is none, at release (the last close), as for a
+ * writer that exits: sent by the daemon after close(2) returned (at once,
+ * or once there is room).
  *
  * A writer killed before its close sends nothing: the FLUSH its exit makes
  * is told from a close by /proc/<tid>/stat (exiting, with a signal as exit
- * code), and what a release finds unsent is dropped.
+ * code), and what a release finds unsent is dropped.  A writer that exits
+ * without closing (the kernel closes its files) sends its message, but
+ * does not wait for room: an exiting process cannot be interrupted, and
+ * would hang unkillable on a full queue.  The message is handed to a
+ * waiter of the daemon (blocking_mq_send_detached(), counted for the
+ * writer's user), which sends it once there is room.
  *
  * Memory: one buffer per open, allocated as written, never longer than
  * min(MSGMAX, msg_qbytes); opens are counted per user (ipcfs.h,
@@ -98,9 +104,14 @@ int mq_send_take(struct mq_open *m, char **data, size_t *len,
  * writes is still due. */
 bool mq_send_release_due(struct mq_open *m);
 
-/* True when thread tid is exiting because of a signal (its FLUSH is the
- * one its death makes, not a close). */
-bool mq_caller_killed(pid_t tid);
+/* Whether the thread tid that made a FLUSH is closing, or exiting (the
+ * kernel closes what it left open): normally, or killed by a signal. */
+enum mq_caller {
+	MQ_CALLER_LIVE,
+	MQ_CALLER_EXITING,
+	MQ_CALLER_KILLED,
+};
+enum mq_caller mq_caller_state(pid_t tid);
 
 /*
  * A read of size bytes of a peek (index 0) or messages/<index> file

@@ -1211,13 +1211,13 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		struct node_ref n;
 
 		/* The empty message of an O_TRUNC open closed once, without
-		 * writes (mq_files.h): one try, nobody to tell or to wait. */
+		 * writes (mq_files.h): nobody to tell or to wait.  A RELEASE
+		 * carries no caller (uid 0, pid 0): the open checked. */
 		if (f->role == ROLE_SEND && mq_send_release_due(&h->mq) &&
-		    !resolve_for_call(req, ino, &n, MAY_WRITE)) {
-			struct ipcore_msgbuf empty = { .type = h->type };
-
-			ipcore_mq_send(n.p.id, &empty, 0, IPC_NOWAIT);
-		}
+		    !resolve_for_call(req, ino, &n, 0))
+			blocking_mq_send_detached(ipcfs_of(req)->blocking,
+						  h->uid, n.p.id, h->type,
+						  NULL, 0);
 		open_untrack(&h->link);
 		quota_give(ipcfs_of(req)->open_quota, h->uid);
 		msg_handle_free(&h->link);
@@ -1236,6 +1236,7 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
+	enum mq_caller who = MQ_CALLER_LIVE;
 	struct node_ref n;
 	bool nonblock;
 	char *data;
@@ -1247,12 +1248,24 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	rc = mq_send_take(&h->mq, &data, &len, &nonblock);
+	if (rc == 1)
+		who = mq_caller_state(fuse_req_ctx(req)->pid);
 	/* The FLUSH of a writer's death is no close: what it wrote, whole
 	 * or not, is not sent for it. */
-	if (rc == 1 && mq_caller_killed(fuse_req_ctx(req)->pid))
+	if (rc == 1 && who == MQ_CALLER_KILLED)
 		rc = -EINTR;
 	if (rc == 1) {
 		rc = resolve_for_call(req, ino, &n, MAY_WRITE);
+		if (!rc && who == MQ_CALLER_EXITING) {
+			/* Nobody to wait for room: an exiting process cannot
+			 * be interrupted (mq_files.h). */
+			blocking_mq_send_detached(ipcfs_of(req)->blocking,
+						  h->uid, n.p.id, h->type,
+						  data, len);
+			free(data);
+			fuse_reply_err(req, 0);
+			return;
+		}
 		if (!rc) {
 			blocking_mq_send(ipcfs_of(req)->blocking, req, n.p.id,
 					 h->type, data ? data : "", len,
