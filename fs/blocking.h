@@ -89,7 +89,9 @@
  * nonblock is the caller's O_NONBLOCK (fi->flags): the call then never
  * waits and answers EAGAIN where it would have.
  *
- * WHAT THE CALLER MUST DO for files whose writes can wait (sem op, mq send):
+ * WHAT THE CALLER MUST DO for files whose writes can wait (sem op; mq send
+ * before its message was sent at close, see mq_files.h: a FLUSH holds no
+ * inode lock while it waits, and send files keep the cure below anyway):
  * the kernel holds the inode's i_rwsem for the whole of a FUSE write (shared
  * with FOPEN_PARALLEL_DIRECT_WRITES within i_size, exclusive otherwise),
  * and an O_TRUNC open (`echo -1 > op`, Python's open(p, "w")) takes it

@@ -130,6 +130,18 @@ int mq_send_take(struct mq_open *m, char **data, size_t *len,
 	return rc;
 }
 
+void mq_send_drop(struct mq_open *m)
+{
+	pthread_mutex_lock(&m->lock);
+	free(m->buf);
+	m->buf = NULL;
+	m->len = m->cap = 0;
+	m->written = false;
+	m->trunc_due = false;
+	m->error = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 bool mq_send_release_due(struct mq_open *m)
 {
 	bool due;

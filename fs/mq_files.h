@@ -100,6 +100,10 @@ int mq_send_append(struct mq_open *m, const char *data, size_t size,
 int mq_send_take(struct mq_open *m, char **data, size_t *len,
 		 bool *nonblock);
 
+/* Drops what the open gathered and an empty message still due (a writer
+ * killed). */
+void mq_send_drop(struct mq_open *m);
+
 /* At release: true when the empty message of an O_TRUNC open without
  * writes is still due. */
 bool mq_send_release_due(struct mq_open *m);

@@ -1236,7 +1236,7 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
 	struct ino_parts p;
 	const struct file_def *f = open_file(ino, &p);
-	enum mq_caller who = MQ_CALLER_LIVE;
+	enum mq_caller who;
 	struct node_ref n;
 	bool nonblock;
 	char *data;
@@ -1247,15 +1247,22 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, 0);
 		return;
 	}
+	/* The FLUSH of a writer's death is no close: what the open gathered,
+	 * whole or not, is not sent for it, nor an O_TRUNC's empty message
+	 * at release. */
+	who = mq_caller_state(fuse_req_ctx(req)->pid);
+	if (who == MQ_CALLER_KILLED) {
+		mq_send_drop(&h->mq);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
 	rc = mq_send_take(&h->mq, &data, &len, &nonblock);
-	if (rc == 1)
-		who = mq_caller_state(fuse_req_ctx(req)->pid);
-	/* The FLUSH of a writer's death is no close: what it wrote, whole
-	 * or not, is not sent for it. */
-	if (rc == 1 && who == MQ_CALLER_KILLED)
-		rc = -EINTR;
 	if (rc == 1) {
 		rc = resolve_for_call(req, ino, &n, MAY_WRITE);
+		/* max_size lowered since the writes: the kernel would wait
+		 * for ever (blocking_mq_send() checks as much). */
+		if (!rc && len > mq_send_limit(n.o.u.mq.qbytes))
+			rc = -EMSGSIZE;
 		if (!rc && who == MQ_CALLER_EXITING) {
 			/* Nobody to wait for room: an exiting process cannot
 			 * be interrupted (mq_files.h). */

@@ -246,8 +246,11 @@ def test_full_queue_close_goes_once_there_is_room(q, msq):
 
 WRITE_THEN_WAIT = r"""
 import os, sys, time
-fd = os.open(sys.argv[1], os.O_WRONLY)
-os.write(fd, b"half a mess")
+if sys.argv[2] == "trunc":  # `: > send` that is killed before its close
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+else:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    os.write(fd, b"half a mess")
 print("READY", flush=True)
 if sys.argv[2] == "exit":
     os._exit(0)        # the kernel closes fd: a normal end
@@ -257,9 +260,10 @@ time.sleep(60)
 
 def test_writer_killed_before_its_close_sends_nothing(q, msq, kids):
     for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
-        p = kids.python(WRITE_THEN_WAIT, q / "send", "wait")
-        p.send_signal(sig)
-        p.wait(timeout=10)
+        for how in ("wait", "trunc"):
+            p = kids.python(WRITE_THEN_WAIT, q / "send", how)
+            p.send_signal(sig)
+            p.wait(timeout=10)
     time.sleep(0.2)
     assert drain(msq) == []
 
