@@ -526,3 +526,24 @@ def test_peek_and_messages_need_read_permission(mount_ipcfs):
     assert lines[0] == str(errno.EACCES), r.stdout + r.stderr
     assert lines[1] == str(errno.EACCES), r.stdout + r.stderr
     assert raw.msq_counts(msq)[0] == 1
+
+
+def test_peek_and_messages_of_a_removed_queue_reach_nothing(q, msq):
+    """They live under the queue's node: tied to its generation, they
+    never reach the queue made later with the same key (ipcfs.h)."""
+    raw.msg_send(msq, b"old")
+    fds = [os.open(q / name, os.O_RDONLY)
+           for name in ("peek", "messages/0", "messages/0.type")]
+    cwd = os.open(q / "messages", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        raw.remove("mq", msq)
+        new = raw.create("mq", KEY, 0o666)
+        raw.msg_send(new, b"new")
+        for fd in fds:
+            expect_errno(errno.ENOENT, os.read, fd, 100)
+        with pytest.raises(FileNotFoundError):
+            os.stat("0", dir_fd=cwd)
+        assert drain(new) == [(1, b"new")]
+    finally:
+        for fd in fds + [cwd]:
+            os.close(fd)
