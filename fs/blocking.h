@@ -246,7 +246,8 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
  * handles stay under BLOCKING_MAX_POLLS + BLOCKING_RESERVED_POLLS x (users
  * polling).  (A poll(2) of more files than its user's share keeps waking
  * itself: correct, but it spins.)  The caller should answer POLLIN
- * itself for an open whose message was already delivered (it reads EOF):
+ * itself for an open whose message was already taken (it reads the rest,
+ * then EOF):
  * see blocking_mq_delivered().
  */
 void blocking_mq_poll(struct blocking *b, fuse_req_t req, int msqid,
