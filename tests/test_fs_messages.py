@@ -547,3 +547,39 @@ def test_peek_and_messages_of_a_removed_queue_reach_nothing(q, msq):
     finally:
         for fd in fds + [cwd]:
             os.close(fd)
+
+
+CLOSE_ONE = r"""
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"second")
+print("READY", flush=True)
+print("CLOSED" if libc.close(fd) == 0 else
+      errno.errorcode[ctypes.get_errno()], flush=True)
+"""
+
+
+def test_a_waiting_close_counts_as_a_waiting_call(mount_ipcfs, kids):
+    """The close that waits for room is one of the user's waiting calls
+    (blocking.h LIMITS): past max_waiters_per_user it fails at once with
+    EAGAIN, having sent nothing."""
+    m = mount_ipcfs("-o", "max_waiters_per_user=1")
+    msq = raw.create("mq", KEY, 0o666)
+    q = m.path / "mq" / str(KEY)
+    raw.msq_set_qbytes(msq, 8)
+    raw.msg_send(msq, b"full....")
+    first = subprocess.Popen(["bash", "-c", "printf first > %s/send" % q])
+    try:
+        assert wait_until(lambda: in_fuse_wait(first.pid), 10)
+        time.sleep(0.2)
+        second = kids.python(CLOSE_ONE, q / "send")
+        out, _ = second.communicate(timeout=10)
+        assert out.split() == ["EAGAIN"]
+        assert raw.msg_receive(msq) == (1, b"full....")
+        assert first.wait(timeout=10) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert drain(msq) == [(1, b"first")]
