@@ -583,3 +583,17 @@ def test_a_waiting_close_counts_as_a_waiting_call(mount_ipcfs, kids):
             first.kill()
             first.wait()
     assert drain(msq) == [(1, b"first")]
+
+
+def test_poll_says_readable_while_a_rest_is_left(q, msq):
+    import select
+    raw.msg_send(msq, b"abcdef", 4)
+    fd = os.open(q / "type" / "4" / "receive", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert os.read(fd, 2) == b"ab"
+        assert select.select([fd], [], [], 1)[0] == [fd]
+        assert os.read(fd, 100) == b"cdef"
+        assert os.read(fd, 100) == b""   # end of file, not EAGAIN
+    finally:
+        os.close(fd)
+    assert drain(msq) == []
