@@ -13,7 +13,8 @@
  * and joins finished waiter threads.
  *
  * Locking: one mutex, b->lock, guards every slot's req, interrupted and
- * in_call fields, the lists, the poll handles and the *delivered flags.  It
+ * in_call fields, the lists, the poll handles and the receive files' state
+ * (struct blocking_rx).  It
  * is never held across a system call that can block, nor across a
  * fuse_reply_* or a notification.
  */
@@ -98,9 +99,9 @@ struct blk_waiter {
 	short delta;
 	long type;
 	size_t size;       /* ack (sem), length (send), capacity (receive) */
-	size_t cap;        /* receive: buf's capacity (<= size, see
-			    * blk_receive_cap()) */
-	bool *delivered;
+	size_t cap;        /* receive: buf's capacity (MSGMAX, see
+			    * blk_msgmax()) */
+	struct blocking_rx *rx;
 	struct ipcore_msgbuf *buf; /* the waiter's own, freed when it ends */
 };
 
@@ -577,32 +578,31 @@ static fuse_req_t blk_take_req(struct blk_waiter *w, bool *stop)
 /* ------------------------------------------------------------------ */
 
 /*
- * The buffer a waiting receive of size bytes needs: size, cut to MSGMAX
- * as it is now (no longer message can be sent), so that a wait for a read
- * of 1 MiB holds 8 KiB, not 1 MiB (LIMITS in blocking.h).  A message
- * longer than that makes blk_receive_wait() grow it.
+ * MSGMAX as it is now: no longer message can be sent, so a receive takes
+ * whole any message with a buffer this big, whatever the read's size (a
+ * wait for a read of 1 MiB holds 8 KiB, not 1 MiB: LIMITS in blocking.h).
+ * One msgctl(IPC_INFO); 8192, the kernel's default, if it fails.
  */
-static size_t blk_receive_cap(size_t size)
+static size_t blk_msgmax(void)
 {
-	char text[32];
-	unsigned long long max;
-	ssize_t n;
-	char *end;
-	int fd;
+	struct msginfo info;
 
-	fd = open("/proc/sys/kernel/msgmax", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return size;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return size;
-	text[n] = '\0';
-	errno = 0;
-	max = strtoull(text, &end, 10);
-	if (errno || end == text)
-		return size;
-	return max < size ? (size_t)max : size;
+	if (msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&info) < 0 ||
+	    info.msgmax <= 0)
+		return 8192;
+	return (size_t)info.msgmax;
+}
+
+/* A message longer than MSGMAX (lowered since it was sent) is no longer
+ * than everything its queue holds: the capacity to try next, or 0 when
+ * that is no more than cap (the queue changed: give up). */
+static size_t blk_longer_cap(int id, size_t cap)
+{
+	struct ipcore_mq_info info;
+
+	if (ipcore_mq_stat(id, &info) < 0 || info.cbytes <= cap)
+		return 0;
+	return info.cbytes;
 }
 
 /* The inverse semop of a P: one try.  True when done, or when there is
@@ -649,8 +649,9 @@ static void blk_report_lost(int id, const struct ipcore_msgbuf *buf,
 	/* strerror() is not thread-safe; the GNU strerror_r() returns the
 	 * text (maybe not in text). */
 	fuse_log(FUSE_LOG_ERR, "ipcfs: queue %d: a message of type %ld "
-		 "(%zu bytes) taken for an interrupted reader could not be "
-		 "given back: %s\n", id, buf->type, len,
+		 "(%zu bytes) taken for an interrupted reader, or sent for a "
+		 "writer that exited, could not be put in the queue: %s\n",
+		 id, buf->type, len,
 		 strerror_r(-rc, text, sizeof(text)));
 }
 
@@ -783,13 +784,13 @@ static void blk_sem_wait(struct blk_waiter *w)
 
 /* EINVAL from msgsnd: the queue is gone (the table's reading of it), or
  * the message is too long, which only a look at the queue tells; too long
- * is EINVAL by blocking.h's contract (never truncated). */
+ * is EMSGSIZE by blocking.h's contract (never truncated). */
 static int blk_send_einval(int id)
 {
 	struct ipcore_mq_info info;
 	int rc = ipcore_mq_stat(id, &info);
 
-	return rc < 0 ? ipcfs_errno(rc, IPCORE_OP_STAT) : EINVAL;
+	return rc < 0 ? ipcfs_errno(rc, IPCORE_OP_STAT) : EMSGSIZE;
 }
 
 static void blk_send_wait(struct blk_waiter *w)
@@ -809,15 +810,62 @@ static void blk_send_wait(struct blk_waiter *w)
 			break;
 	}
 
-	/* A message sent stays sent: its write succeeded even if the caller
+	/* A message sent stays sent: its close succeeds even if the caller
 	 * was interrupted at that instant. */
 	req = blk_take_req(w, &stop);
 	if (rc == 0)
-		fuse_reply_write(req, w->size);
+		fuse_reply_err(req, 0);
 	else if (rc == -EINVAL)
 		fuse_reply_err(req, blk_send_einval(w->id));
 	else
 		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEND));
+}
+
+/* A copy of what a read of size bytes leaves of message buf (n bytes), to
+ * be kept in the open's blocking_rx; NULL (and *err 0) when it all fits,
+ * or NULL with *err ENOMEM. */
+static char *blk_rest_copy(const struct ipcore_msgbuf *buf, size_t n,
+			   size_t size, int *err)
+{
+	char *rest;
+
+	*err = 0;
+	if (n <= size)
+		return NULL;
+	rest = malloc(n - size);
+	if (!rest)
+		*err = ENOMEM;
+	else
+		memcpy(rest, buf->text + size, n - size);
+	return rest;
+}
+
+/* Gives rx its message's rest, under b->lock; false (rest untouched) when
+ * rx already has its message (another read of the open was first). */
+static bool blk_rx_fill_locked(struct blocking_rx *rx, char *rest, size_t n,
+			       size_t size)
+{
+	if (rx->delivered)
+		return false;
+	rx->delivered = true;
+	rx->rest = rest;
+	rx->rest_len = rest ? n - size : 0;
+	rx->rest_off = 0;
+	return true;
+}
+
+/* The reader went away as its message was handed over: the rest goes
+ * with the message, which is given back whole. */
+static void blk_rx_unfill(struct blocking *b, struct blocking_rx *rx)
+{
+	char *rest;
+
+	pthread_mutex_lock(&b->lock);
+	rest = rx->rest;
+	rx->rest = NULL;
+	rx->rest_len = rx->rest_off = 0;
+	pthread_mutex_unlock(&b->lock);
+	free(rest);
 }
 
 static void blk_receive_wait(struct blk_waiter *w)
@@ -825,7 +873,9 @@ static void blk_receive_wait(struct blk_waiter *w)
 	struct blocking *b = w->b;
 	fuse_req_t req;
 	bool stop, eof = false;
+	char *rest = NULL;
 	ssize_t n;
+	int err = 0;
 
 	for (;;) {
 		if (!blk_enter(w, false)) {
@@ -834,19 +884,23 @@ static void blk_receive_wait(struct blk_waiter *w)
 		}
 		n = ipcore_mq_receive(w->id, w->buf, w->cap, w->type, 0);
 		blk_leave(w);
-		if (n == -E2BIG && w->cap < w->size) {
-			/* Longer than MSGMAX was when the wait began (it was
-			 * raised, or lowered after the send): room for all
-			 * the caller asked for, and again. */
-			struct ipcore_msgbuf *nb =
-				realloc(w->buf, ipcore_msgbuf_size(w->size));
+		if (n == -E2BIG) {
+			/* Longer than MSGMAX is now: MSGMAX was raised while
+			 * it waited, or lowered after the send. */
+			size_t cap = blk_msgmax();
+			struct ipcore_msgbuf *nb;
 
+			if (cap <= w->cap)
+				cap = blk_longer_cap(w->id, w->cap);
+			if (!cap)
+				break;
+			nb = realloc(w->buf, ipcore_msgbuf_size(cap));
 			if (!nb) {
 				n = -ENOMEM;
 				break;
 			}
 			w->buf = nb;
-			w->cap = w->size;
+			w->cap = cap;
 			continue;
 		}
 		if (n != -EINTR)
@@ -858,17 +912,21 @@ static void blk_receive_wait(struct blk_waiter *w)
 		w->interrupted = true;
 		pthread_mutex_unlock(&b->lock);
 	}
+	if (n >= 0)
+		rest = blk_rest_copy(w->buf, (size_t)n, w->size, &err);
 	pthread_mutex_lock(&b->lock);
 	req = w->req;
 	w->req = NULL;
-	stop = w->interrupted || b->stopping;
-	/* The request is still pending, so its open file (which holds
-	 * *delivered) is still there. */
+	stop = w->interrupted || b->stopping || err;
+	/* The request is still pending, so its open file (which holds rx)
+	 * is still there. */
 	if (n >= 0 && !stop) {
-		eof = *w->delivered;
-		*w->delivered = true;
+		eof = !blk_rx_fill_locked(w->rx, rest, (size_t)n, w->size);
+		if (!eof)
+			rest = NULL;
 	}
 	pthread_mutex_unlock(&b->lock);
+	free(rest);
 
 	if (n < 0) {
 		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
@@ -879,11 +937,14 @@ static void blk_receive_wait(struct blk_waiter *w)
 		int rc = blk_mq_try_give_back(w->id, w->buf, (size_t)n);
 
 		if (stop)
-			fuse_reply_err(req, EINTR);
+			fuse_reply_err(req, err ? err : EINTR);
 		else
 			fuse_reply_buf(req, NULL, 0);
 		blk_mq_give_back(w, (size_t)n, rc);
-	} else if (fuse_reply_buf(req, w->buf->text, (size_t)n) != 0) {
+	} else if (fuse_reply_buf(req, w->buf->text,
+				  (size_t)n < w->size ? (size_t)n : w->size)
+		   != 0) {
+		blk_rx_unfill(b, w->rx);
 		blk_mq_give_back(w, (size_t)n,
 				 blk_mq_try_give_back(w->id, w->buf, (size_t)n));
 	}
@@ -1032,7 +1093,7 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		memcpy(buf->text, data, len);
 	rc = ipcore_mq_send(msqid, buf, len, IPC_NOWAIT);
 	if (rc == 0) {
-		fuse_reply_write(req, len);
+		fuse_reply_err(req, 0);
 		return;
 	}
 	if (rc == -EINVAL) {
@@ -1051,7 +1112,7 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		return;
 	}
 	if (len > info.qbytes || info.qbytes == 0) {
-		fuse_reply_err(req, EINVAL);
+		fuse_reply_err(req, EMSGSIZE);
 		return;
 	}
 	if (nonblock) {
@@ -1075,41 +1136,101 @@ void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 	blk_launch(b, w);
 }
 
+void blocking_rx_free(struct blocking_rx *rx)
+{
+	free(rx->rest);
+	*rx = (struct blocking_rx){ .delivered = rx->delivered };
+}
+
+/* A read of an open whose message is taken: the next piece of its rest,
+ * or end of file.  The piece is copied under the lock (two reads of one
+ * open may race) into the thread's buffer. */
+static void blk_rx_piece(struct blocking *b, fuse_req_t req,
+			 struct blocking_rx *rx, size_t size)
+{
+	struct ipcore_msgbuf *buf = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (rx->rest) {
+		n = rx->rest_len - rx->rest_off;
+		if (n > size)
+			n = size;
+		buf = blk_tls_buf(n, NULL);
+		if (buf) {
+			memcpy(buf->text, rx->rest + rx->rest_off, n);
+			rx->rest_off += n;
+		}
+		if (buf && rx->rest_off == rx->rest_len) {
+			/* All read: the memory goes now, not at close. */
+			free(rx->rest);
+			rx->rest = NULL;
+			rx->rest_len = rx->rest_off = 0;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (n && !buf)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_buf(req, buf ? buf->text : NULL, n);
+}
+
 void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 			 long type, size_t size, bool nonblock,
-			 bool *delivered)
+			 struct blocking_rx *rx)
 {
 	uid_t uid = fuse_req_ctx(req)->uid; /* req may be answered below */
 	struct ipcore_msgbuf *buf;
 	struct blk_waiter *w;
+	size_t cap, more;
 	bool done;
 	ssize_t n;
+	char *rest;
 	int err;
 
 	if (blk_interrupted_already(req))
 		return;
-	pthread_mutex_lock(&b->lock);
-	done = *delivered;
-	pthread_mutex_unlock(&b->lock);
-	if (done || size == 0) {
+	if (size == 0) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	buf = blk_tls_buf(size, NULL);
+	if (blocking_mq_delivered(b, rx)) {
+		blk_rx_piece(b, req, rx, size);
+		return;
+	}
+	/* Room for any message, whatever the read's size: the part that does
+	 * not fit waits in rx for the next reads. */
+	buf = blk_tls_buf(blk_msgmax(), &cap);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = ipcore_mq_receive(msqid, buf, size, type, IPC_NOWAIT);
+	n = ipcore_mq_receive(msqid, buf, cap, type, IPC_NOWAIT);
+	if (n == -E2BIG && (more = blk_longer_cap(msqid, cap))) {
+		buf = blk_tls_buf(more, &cap);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		n = ipcore_mq_receive(msqid, buf, cap, type, IPC_NOWAIT);
+	}
 	if (n >= 0) {
+		rest = blk_rest_copy(buf, (size_t)n, size, &err);
 		pthread_mutex_lock(&b->lock);
-		done = *delivered;
-		*delivered = true;
+		done = err || !blk_rx_fill_locked(rx, rest, (size_t)n, size);
 		pthread_mutex_unlock(&b->lock);
-		if (done) { /* another read of this open was first */
+		if (done) { /* no memory, or another read of this open was
+			     * first: the message goes back */
+			free(rest);
 			blk_mq_give_back_later(b, uid, msqid, buf, (size_t)n);
-			fuse_reply_buf(req, NULL, 0);
-		} else if (fuse_reply_buf(req, buf->text, (size_t)n) != 0) {
+			if (err)
+				fuse_reply_err(req, err);
+			else
+				fuse_reply_buf(req, NULL, 0);
+		} else if (fuse_reply_buf(req, buf->text,
+					  (size_t)n < size ? (size_t)n : size)
+			   != 0) {
+			blk_rx_unfill(b, rx);
 			blk_mq_give_back_later(b, uid, msqid, buf, (size_t)n);
 		}
 		return;
@@ -1123,7 +1244,7 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 		fuse_reply_err(req, err);
 		return;
 	}
-	w->cap = blk_receive_cap(size);
+	w->cap = blk_msgmax();
 	w->buf = blk_buf_dup(NULL, 0, w->cap);
 	if (!w->buf) {
 		fuse_reply_err(blk_waiter_cancel(b, w), ENOMEM);
@@ -1133,16 +1254,30 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 	w->id = msqid;
 	w->type = type;
 	w->size = size;
-	w->delivered = delivered;
+	w->rx = rx;
 	blk_launch(b, w);
 }
 
-bool blocking_mq_delivered(struct blocking *b, const bool *delivered)
+void blocking_mq_send_detached(struct blocking *b, uid_t uid, int msqid,
+			       long type, const void *data, size_t len)
+{
+	struct ipcore_msgbuf *buf = blk_tls_buf(len, NULL);
+
+	if (!buf || type <= 0)
+		return;
+	buf->type = type;
+	if (len)
+		memcpy(buf->text, data, len);
+	/* A give-back is just that: a send nobody waits for. */
+	blk_mq_give_back_later(b, uid, msqid, buf, len);
+}
+
+bool blocking_mq_delivered(struct blocking *b, const struct blocking_rx *rx)
 {
 	bool done;
 
 	pthread_mutex_lock(&b->lock);
-	done = *delivered;
+	done = rx->delivered;
 	pthread_mutex_unlock(&b->lock);
 	return done;
 }

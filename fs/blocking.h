@@ -79,7 +79,7 @@
  * KiB before receive buffers were cut to MSGMAX); 3072 killed callers
  * reaped in 0.9 s.
  *
- * A completed send stays completed: its write succeeds even if its caller
+ * A completed send stays completed: its close succeeds even if its caller
  * was interrupted at that instant.  A completed Z (wait for zero) of an
  * interrupted caller answers EINTR (nothing was taken).
  *
@@ -89,7 +89,9 @@
  * nonblock is the caller's O_NONBLOCK (fi->flags): the call then never
  * waits and answers EAGAIN where it would have.
  *
- * WHAT THE CALLER MUST DO for files whose writes can wait (sem op, mq send):
+ * WHAT THE CALLER MUST DO for files whose writes can wait (sem op; mq send
+ * before its message was sent at close, see mq_files.h: a FLUSH holds no
+ * inode lock while it waits, and send files keep the cure below anyway):
  * the kernel holds the inode's i_rwsem for the whole of a FUSE write (shared
  * with FOPEN_PARALLEL_DIRECT_WRITES within i_size, exclusive otherwise),
  * and an O_TRUNC open (`echo -1 > op`, Python's open(p, "w")) takes it
@@ -171,31 +173,55 @@ void blocking_sem_op(struct blocking *b, fuse_req_t req, int semid,
 		     size_t ack_size);
 
 /*
- * Sends len bytes at data (copied before return) with type to queue msqid;
- * answers fuse_reply_write(req, len).  A message longer than the queue can
- * ever hold is EINVAL, never truncated: longer than MSGMAX, or than the
- * queue's msg_qbytes (which the kernel would wait on forever).  type must
- * be > 0 (else EINVAL).
+ * Sends len bytes at data (copied before return) with type to queue msqid:
+ * the message of a send file, at its close (a FLUSH, see mq_files.h), so
+ * success is answered fuse_reply_err(req, 0).  A message longer than the
+ * queue can ever hold is EMSGSIZE, never truncated: longer than MSGMAX, or
+ * than the queue's msg_qbytes (which the kernel would wait on forever).
+ * type must be > 0 (else EINVAL).
  */
 void blocking_mq_send(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, const void *data, size_t len, bool nonblock);
 
 /*
+ * Sends the same for a caller that is not waiting for the outcome (a
+ * writer that exits without closing, see mq_files.h): at once when there
+ * is room, else from a waiter counted for uid (LIMITS) that waits for room
+ * until the queue is removed or the daemon stops.  A message no waiter
+ * can be had for is dropped and logged.
+ */
+void blocking_mq_send_detached(struct blocking *b, uid_t uid, int msqid,
+			       long type, const void *data, size_t len);
+
+/*
+ * What an open receive file keeps between its reads: read and written under
+ * the module's lock (a waiter may be filling it), freed by
+ * blocking_rx_free() at release.  The kernel sends no release while a read
+ * is in progress, so it stays valid while a read of its open waits.
+ */
+struct blocking_rx {
+	bool delivered; /* the one message of this open is taken */
+	char *rest;     /* the part of it no read has returned yet */
+	size_t rest_len, rest_off;
+};
+
+/* Drops what a reader never read (the message was taken: it is gone). */
+void blocking_rx_free(struct blocking_rx *rx);
+
+/*
  * Receives one message (type as msgrcv(2)) for a read of size bytes and
- * answers fuse_reply_buf with its bytes.  A message longer than size is
- * answered EMSGSIZE and stays queued.  When *delivered is already true the
- * read is answered at once with 0 bytes (end of file): each open of a
- * receive file yields at most one message.  *delivered is set to true when a
- * message has been handed to the caller.  delivered must stay valid while
- * the read is pending (it lives in the open file's state; the kernel sends
- * no release while a read is in progress) and is read and written under the
- * module's lock.  Serve receive files with direct_io, so that every read
- * reaches the daemon with the caller's size.  A read of 0 bytes takes
- * nothing.
+ * answers fuse_reply_buf with its first size bytes.  The message is taken
+ * whole whatever size is (up to MSGMAX, or longer should MSGMAX have been
+ * lowered since it was sent): the part that does not fit stays in rx, and
+ * the next reads of that open return it in pieces, then end of file (each
+ * open of a receive file yields at most one message).  rx is read and
+ * written under the module's lock.  Serve receive files with direct_io, so
+ * that every read reaches the daemon with the caller's size.  A read of 0
+ * bytes takes nothing.
  */
 void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
 			 long type, size_t size, bool nonblock,
-			 bool *delivered);
+			 struct blocking_rx *rx);
 
 /*
  * Answers a poll on a receive file: POLLIN when a message of that type is
@@ -220,14 +246,15 @@ void blocking_mq_receive(struct blocking *b, fuse_req_t req, int msqid,
  * handles stay under BLOCKING_MAX_POLLS + BLOCKING_RESERVED_POLLS x (users
  * polling).  (A poll(2) of more files than its user's share keeps waking
  * itself: correct, but it spins.)  The caller should answer POLLIN
- * itself for an open whose message was already delivered (it reads EOF):
+ * itself for an open whose message was already taken (it reads the rest,
+ * then EOF):
  * see blocking_mq_delivered().
  */
 void blocking_mq_poll(struct blocking *b, fuse_req_t req, int msqid,
 		      long type, struct fuse_pollhandle *ph);
 
-/* Reads an open's delivered flag (as given to blocking_mq_receive) under
- * the module's lock: a waiter may be setting it at that moment. */
-bool blocking_mq_delivered(struct blocking *b, const bool *delivered);
+/* Reads an open's delivered flag (rx as given to blocking_mq_receive)
+ * under the module's lock: a waiter may be setting it at that moment. */
+bool blocking_mq_delivered(struct blocking *b, const struct blocking_rx *rx);
 
 #endif /* IPCFS_BLOCKING_H */

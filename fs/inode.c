@@ -47,7 +47,8 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 		       (p->node == NODE_INFO ?
 				p->file == 0 && info_dir_name(p->param) :
 				info_file_name(p->param, p->file) != NULL);
-	return p->node >= NODE_KIND && p->node <= NODE_FILE &&
+	return ((p->node >= NODE_KIND && p->node <= NODE_FILE) ||
+		p->node == NODE_MSGS) &&
 	       p->kind <= IPCORE_MQ && p->id >= 0;
 }
 

@@ -30,7 +30,7 @@ struct quota;
 /* Attribute, send and receive files one user may have open at once (each
  * holds a little of the daemon's memory); the next open is ENFILE.  -o
  * max_files_per_user= changes it. */
-#define IPCFS_MAX_FILES_PER_USER 65536
+#define IPCFS_MAX_FILES_PER_USER 4096
 
 /* ------------------------------------------------------------------ */
 /* Mount-wide state                                                   */
@@ -83,7 +83,9 @@ static inline void caller_of(struct caller *c, fuse_req_t req)
  *   54..48  file   index in the kind's file table (FILE nodes)
  *   47..32  param  semaphore number (ELEM dirs, per-element files), or
  *                  for typed message nodes 1 + a 15-bit hash of the type
- *                  (only so that st_ino tells types apart), else 0
+ *                  (only so that st_ino tells types apart), and for
+ *                  messages/<i> files the same of the position i (kept
+ *                  as the dynamic node's type), else 0
  *   31..0   id     the object's kernel id
  *
  * The kernel id already embeds a sequence number that changes every time
@@ -143,6 +145,9 @@ enum node {
 	 * apart from the nodes of objects, which may grow. */
 	NODE_INFO = 16,      /* limits/ usage/ */
 	NODE_INFO_FILE = 17, /* limits/<name>, usage/<name> */
+	/* Far from the others, so that nodes added meanwhile elsewhere keep
+	 * their numbers (the field has 5 bits). */
+	NODE_MSGS = 20, /* mq/<key>/messages/ */
 };
 
 enum via {
@@ -219,12 +224,16 @@ enum file_role {
 	ROLE_DATA,    /* shm data: shm_data.c */
 	ROLE_SEND,    /* mq send */
 	ROLE_RECEIVE, /* mq receive */
+	ROLE_PEEK,    /* mq peek: the next message, not taken (mq_files.h) */
+	ROLE_MSG,     /* mq messages/<i>: a queued message's text */
+	ROLE_MSG_TYPE, /* mq messages/<i>.type: its type */
 };
 
 /* Where a file appears. */
 #define IN_OBJ 1u   /* the object directory */
 #define IN_ELEM 2u  /* sem/<key>/<n>/ */
 #define IN_TYPE 4u  /* mq/<key>/type/<t>/ */
+#define IN_MSGS 8u  /* mq/<key>/messages/ (named by position, not name) */
 
 /* Who may do what (checked by the dispatcher, access.h), and shown in the
  * file's mode from the object's mode. */

@@ -28,7 +28,7 @@ struct reply {
 /* One entry of a listing. */
 struct entry {
 	const char *name;
-	char num[24]; /* name, when it is a number */
+	char num[32]; /* name, when it is a number (or "<i>.type") */
 	struct ino_parts p;
 	bool dir;
 };
@@ -68,6 +68,7 @@ static struct ino_parts parent_of(const struct ino_parts *p)
 			.kind = p->kind };
 	case NODE_ELEM:
 	case NODE_TYPES:
+	case NODE_MSGS:
 		return (struct ino_parts){ .node = NODE_OBJ, .kind = p->kind,
 					   .via = p->via, .id = p->id };
 	case NODE_TYPE:
@@ -113,6 +114,33 @@ static uint64_t file_count(const struct listing_dir *d, unsigned where)
 	while (file_entry(d, where, n, &e))
 		n++;
 	return n;
+}
+
+/*
+ * Entry k (from 0, after "." and "..") of mq/<key>/messages/: 2i is "<i>",
+ * 2i + 1 "<i>.type", for the messages the queue holds now (d->o is fresh):
+ * any cursor gives a real entry or the end.
+ */
+static bool message_entry(const struct listing_dir *d, uint64_t k,
+			  struct entry *e)
+{
+	uint64_t i = k / 2;
+	size_t count, f;
+	const struct file_def *t = file_table(IPCORE_MQ, &count);
+	enum file_role role = k % 2 ? ROLE_MSG_TYPE : ROLE_MSG;
+
+	if (i >= d->o->u.mq.qnum)
+		return false;
+	for (f = 0; f < count && t[f].role != role; f++)
+		;
+	snprintf(e->num, sizeof(e->num), k % 2 ? "%llu.type" : "%llu",
+		 (unsigned long long)i);
+	e->name = e->num;
+	e->p = (struct ino_parts){ .node = NODE_FILE, .kind = IPCORE_MQ,
+				   .id = d->p.id, .file = (unsigned)f,
+				   .param = type_tag((long)i) };
+	e->dir = false;
+	return true;
 }
 
 /*
@@ -176,6 +204,8 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 					   .file = (unsigned)k };
 		e->dir = false;
 		return e->name != NULL;
+	case NODE_MSGS:
+		return message_entry(d, k, e);
 	default: /* by-id/ lists only objects; type/ lists no type */
 		return false;
 	}
@@ -200,6 +230,12 @@ static bool fixed_entry(const struct listing_dir *d, uint64_t k,
 		e->name = "type";
 		e->p = d->p;
 		e->p.node = NODE_TYPES;
+		return true;
+	}
+	if (d->p.kind == IPCORE_MQ && k == 1) {
+		e->name = "messages";
+		e->p = d->p;
+		e->p.node = NODE_MSGS;
 		return true;
 	}
 	return false;

@@ -11,9 +11,12 @@
  * Cursors (d_off of an entry = its cursor + 1):
  *   0, 1        "." and ".."
  *   2.. fixed   the root's kind directories, then limits/ and usage/;
- *               an object directory's files,
- *               then its elements, then "type", by index: what an object
+ *               an object directory's files, then its elements, then
+ *               "type" and "messages", by index: what an object
  *               directory holds is fixed for the object's life
+ *   2 + 2i      "<i>", then 2 + 2i + 1 "<i>.type", in mq/<key>/messages/,
+ *               for each i below the number of messages queued when the
+ *               read lists (messages are named by position)
  *   2           "by-id" in a kind directory
  *   3 + slot    an object in <kind>/ and by-id/, in slot order (the index
  *               in the kernel's table; ipcore_list_slot()): an object

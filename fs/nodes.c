@@ -278,6 +278,10 @@ static const struct file_def mq_files[] = {
 	{ "send", ROLE_SEND, IN_OBJ | IN_TYPE, ACC_WRITE, FMT_DEC, NULL, NULL },
 	{ "receive", ROLE_RECEIVE, IN_OBJ | IN_TYPE, ACC_READ, FMT_DEC, NULL,
 	  NULL },
+	{ "peek", ROLE_PEEK, IN_OBJ, ACC_READ, FMT_DEC, NULL, NULL },
+	/* messages/<i> and <i>.type: not found by name (lookup parses it) */
+	{ "<i>", ROLE_MSG, IN_MSGS, ACC_READ, FMT_DEC, NULL, NULL },
+	{ "<i>.type", ROLE_MSG_TYPE, IN_MSGS, ACC_READ, FMT_DEC, NULL, NULL },
 	PERM_FILES,
 	ATTR_RO("current_messages", IN_OBJ, mq_qnum),
 	ATTR_RO("current_bytes", IN_OBJ, mq_cbytes),

@@ -8,6 +8,7 @@
 #include "access.h"
 #include "blocking.h"
 #include "listing.h"
+#include "mq_files.h"
 #include "names.h"
 #include "quota.h"
 #include "sysinfo.h"
@@ -364,6 +365,44 @@ static unsigned elements(const struct obj *o)
 	return o->u.sem.nsems < 65536 ? o->u.sem.nsems : 65536;
 }
 
+/* messages/<i> and messages/<i>.type: the message at position i of the
+ * queue now (i canonical decimal); the position is kept as the dynamic
+ * node's type. */
+static int lookup_message(const struct node_ref *parent, const char *name,
+			  struct node_ref *child)
+{
+	char digits[24];
+	const char *dot = strchr(name, '.');
+	size_t len = dot ? (size_t)(dot - name) : strlen(name);
+	enum file_role role = ROLE_MSG;
+	size_t count, f;
+	const struct file_def *t = file_table(IPCORE_MQ, &count);
+	long long v;
+	bool canonical;
+
+	if (dot) {
+		if (strcmp(dot, ".type"))
+			return -ENOENT;
+		role = ROLE_MSG_TYPE;
+	}
+	if (len == 0 || len >= sizeof(digits))
+		return -ENOENT;
+	memcpy(digits, name, len);
+	digits[len] = '\0';
+	if (!names_parse_dec(digits, 0, LONG_MAX, &v, &canonical) ||
+	    !canonical || (unsigned long long)v >= parent->o.u.mq.qnum)
+		return -ENOENT;
+	for (f = 0; f < count && t[f].role != role; f++)
+		;
+	child->p.node = NODE_FILE;
+	child->p.via = VIA_KEY;
+	child->p.file = (unsigned)f;
+	child->p.param = type_tag((long)v);
+	child->file = &t[f];
+	child->type = (long)v;
+	return 0;
+}
+
 /* Fills child with the node called name in directory parent. */
 static int lookup_child(const struct ipcfs *fs, const struct node_ref *parent,
 			const char *name, struct node_ref *child)
@@ -429,6 +468,11 @@ static int lookup_child(const struct ipcfs *fs, const struct node_ref *parent,
 			cp->node = NODE_TYPES;
 			return 0;
 		}
+		if (pp->kind == IPCORE_MQ && pp->node == NODE_OBJ &&
+		    !strcmp(name, "messages")) {
+			cp->node = NODE_MSGS;
+			return 0;
+		}
 		i = file_find(pp->kind,
 			      pp->node == NODE_OBJ ? IN_OBJ : IN_ELEM, name);
 		if (i < 0)
@@ -461,6 +505,8 @@ static int lookup_child(const struct ipcfs *fs, const struct node_ref *parent,
 		child->file = file_get(IPCORE_MQ, (unsigned)i);
 		child->type = parent->type;
 		return 0;
+	case NODE_MSGS:
+		return lookup_message(parent, name, child);
 	case NODE_FILE:
 	case NODE_INFO_FILE:
 	case NODE_DYNAMIC: /* resolved to what it stands for */
@@ -529,13 +575,18 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
  * ipcfs_files_clear().  Open directories hold nothing (listing.h). */
 struct open_file {
 	struct open_file *prev, *next;
+	void (*free)(struct open_file *f); /* frees the whole handle */
 };
+
+static void msg_handle_free(struct open_file *f);
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct open_file *open_files;
 
-static void open_track(struct open_file *f)
+static void open_track(struct open_file *f,
+		       void (*free_handle)(struct open_file *f))
 {
+	f->free = free_handle;
 	f->prev = NULL;
 	pthread_mutex_lock(&open_lock);
 	f->next = open_files;
@@ -564,7 +615,7 @@ void ipcfs_files_clear(void)
 		struct open_file *f = open_files;
 
 		open_files = f->next;
-		free(f);
+		f->free(f);
 	}
 	pthread_mutex_unlock(&open_lock);
 }
@@ -857,10 +908,27 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
  * take all the daemon's memory with them. */
 struct msg_handle {
 	struct open_file link; /* first: the list holds it by this */
-	long type;
-	uid_t uid;      /* whose quota it counts in */
-	bool delivered; /* receive: the one message of this open is read */
+	long type;        /* send and receive; the position for messages/ */
+	uid_t uid;        /* whose quota it counts in */
+	struct blocking_rx rx; /* receive: its message and what is left */
+	struct mq_open mq;     /* send: the message; peek, messages/: copy */
 };
+
+static void msg_handle_free(struct open_file *f)
+{
+	struct msg_handle *h = (struct msg_handle *)f;
+
+	blocking_rx_free(&h->rx);
+	mq_open_destroy(&h->mq);
+	free(h);
+}
+
+/* The files whose opens hold a msg_handle. */
+static bool role_has_handle(enum file_role role)
+{
+	return role == ROLE_SEND || role == ROLE_RECEIVE ||
+	       role == ROLE_PEEK || role == ROLE_MSG || role == ROLE_MSG_TYPE;
+}
 
 /* What opening a file of role n->file->role with flags needs: the IPC
  * permission of the system call behind it, as far as it is known at open.
@@ -889,6 +957,9 @@ static int check_open(fuse_req_t req, const struct node_ref *n, int flags)
 	case ROLE_SEND:
 		return reading ? -EACCES : check_may(req, n, MAY_WRITE);
 	case ROLE_RECEIVE:
+	case ROLE_PEEK: /* msgrcv(MSG_COPY) needs read, as msgrcv */
+	case ROLE_MSG:
+	case ROLE_MSG_TYPE:
 		return writing ? -EACCES : check_may(req, n, MAY_READ);
 	}
 	return -EACCES;
@@ -910,6 +981,11 @@ struct attr_handle {
 
 static pthread_mutex_t attr_text_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void attr_handle_free(struct open_file *f)
+{
+	free(f);
+}
+
 static void open_attr(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct quota *q = ipcfs_of(req)->open_quota;
@@ -928,7 +1004,7 @@ static void open_attr(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	h->uid = uid;
 	h->len = -1;
-	open_track(&h->link);
+	open_track(&h->link, attr_handle_free);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi)) {
 		open_untrack(&h->link);
@@ -1025,6 +1101,9 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	/* Only a send file does anything at close (mq_files.h): the others
+	 * spare the kernel its FLUSH. */
+	fi->noflush = n.file->role != ROLE_SEND;
 	switch (n.file->role) {
 	case ROLE_DATA:
 		shm_data_open(ipcfs_of(req)->shm_data, req, n.p.id, fi);
@@ -1034,6 +1113,9 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 	case ROLE_OP:
 	case ROLE_SEND:
 	case ROLE_RECEIVE:
+	case ROLE_PEEK:
+	case ROLE_MSG:
+	case ROLE_MSG_TYPE:
 		fi->nonseekable = 1;
 		break;
 	}
@@ -1042,7 +1124,7 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		open_attr(req, fi);
 		return;
 	}
-	if (n.file->role == ROLE_SEND || n.file->role == ROLE_RECEIVE) {
+	if (role_has_handle(n.file->role)) {
 		struct quota *q = ipcfs_of(req)->open_quota;
 		uid_t uid = fuse_req_ctx(req)->uid;
 
@@ -1058,12 +1140,13 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		}
 		h->type = n.type;
 		h->uid = uid;
-		open_track(&h->link);
+		mq_open_init(&h->mq, fi->flags);
+		open_track(&h->link, msg_handle_free);
 		fi->fh = (uintptr_t)h;
 		if (fuse_reply_open(req, fi)) {
 			open_untrack(&h->link);
 			quota_give(q, uid);
-			free(h);
+			msg_handle_free(&h->link);
 		}
 		return;
 	}
@@ -1123,6 +1206,28 @@ static void read_attr(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   size, off);
 }
 
+/* peek, messages/<i>, messages/<i>.type: pieces of the copy taken at the
+ * open's first read (mq_files.h). */
+static void read_copy(fuse_req_t req, fuse_ino_t ino, struct msg_handle *h,
+		      enum file_role role, size_t size)
+{
+	struct node_ref n;
+	char *piece;
+	size_t len;
+	int rc = resolve_for_call(req, ino, &n, MAY_READ);
+
+	if (!rc)
+		rc = mq_copy_read(&h->mq, n.p.id, role == ROLE_PEEK ? 0 : h->type,
+				  role == ROLE_MSG_TYPE, role == ROLE_PEEK, size,
+				  &piece, &len);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fuse_reply_buf(req, piece, len);
+	free(piece);
+}
+
 static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -1153,7 +1258,12 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			return;
 		}
 		blocking_mq_receive(fs->blocking, req, n.p.id, h->type, size,
-				    fi->flags & O_NONBLOCK, &h->delivered);
+				    fi->flags & O_NONBLOCK, &h->rx);
+		return;
+	case ROLE_PEEK:
+	case ROLE_MSG:
+	case ROLE_MSG_TYPE:
+		read_copy(req, ino, h, f->role, size);
 		return;
 	default:
 		fuse_reply_err(req, EBADF);
@@ -1229,14 +1339,16 @@ static void ipcfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	case ROLE_DATA:
 		shm_data_write(fs->shm_data, req, buf, size, off, fi);
 		return;
-	case ROLE_SEND:
+	case ROLE_SEND: /* gathered; sent at close (ipcfs_flush) */
 		rc = resolve_for_call(req, ino, &n, MAY_WRITE);
-		if (rc) {
+		if (!rc)
+			rc = mq_send_append(&h->mq, buf, size,
+					    mq_send_limit(n.o.u.mq.qbytes),
+					    nonblock);
+		if (rc)
 			fuse_reply_err(req, -rc);
-			return;
-		}
-		blocking_mq_send(fs->blocking, req, n.p.id, h->type, buf, size,
-				 nonblock);
+		else
+			fuse_reply_write(req, size);
 		return;
 	default:
 		fuse_reply_err(req, EBADF);
@@ -1253,12 +1365,21 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		shm_data_release(ipcfs_of(req)->shm_data, req, fi);
 		return;
 	}
-	if (f && (f->role == ROLE_SEND || f->role == ROLE_RECEIVE)) {
+	if (f && role_has_handle(f->role)) {
 		struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
+		struct node_ref n;
 
+		/* The empty message of an O_TRUNC open closed once, without
+		 * writes (mq_files.h): nobody to tell or to wait.  A RELEASE
+		 * carries no caller (uid 0, pid 0): the open checked. */
+		if (f->role == ROLE_SEND && mq_send_release_due(&h->mq) &&
+		    !resolve_for_call(req, ino, &n, 0))
+			blocking_mq_send_detached(ipcfs_of(req)->blocking,
+						  h->uid, n.p.id, h->type,
+						  NULL, 0);
 		open_untrack(&h->link);
 		quota_give(ipcfs_of(req)->open_quota, h->uid);
-		free(h);
+		msg_handle_free(&h->link);
 	}
 	if ((f && f->role == ROLE_ATTR) ||
 	    (!f && ino_split(ino, &p) && p.node == NODE_INFO_FILE)) {
@@ -1269,6 +1390,66 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		free(h);
 	}
 	fuse_reply_err(req, 0);
+}
+
+/*
+ * close(2) of a send file: its message goes now (mq_files.h), through
+ * blocking.c, which answers (waiting on a full queue unless O_NONBLOCK).
+ * Every other file opened with noflush: the kernel sends no FLUSH.
+ */
+static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct msg_handle *h = (struct msg_handle *)(uintptr_t)fi->fh;
+	struct ino_parts p;
+	const struct file_def *f = open_file(ino, &p);
+	enum mq_caller who;
+	struct node_ref n;
+	bool nonblock;
+	char *data;
+	size_t len;
+	int rc;
+
+	if (!f || f->role != ROLE_SEND) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	/* The FLUSH of a writer's death is no close: what the open gathered,
+	 * whole or not, is not sent for it, nor an O_TRUNC's empty message
+	 * at release. */
+	who = mq_caller_state(fuse_req_ctx(req)->pid);
+	if (who == MQ_CALLER_KILLED) {
+		mq_send_drop(&h->mq);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	rc = mq_send_take(&h->mq, &data, &len, &nonblock);
+	if (rc == 1) {
+		rc = resolve_for_call(req, ino, &n, MAY_WRITE);
+		/* max_size lowered since the writes: the kernel would wait
+		 * for ever (blocking_mq_send() checks as much). */
+		if (!rc && len > mq_send_limit(n.o.u.mq.qbytes))
+			rc = -EMSGSIZE;
+		if (!rc && who == MQ_CALLER_EXITING) {
+			/* Nobody to wait for room: an exiting process cannot
+			 * be interrupted (mq_files.h). */
+			blocking_mq_send_detached(ipcfs_of(req)->blocking,
+						  h->uid, n.p.id, h->type,
+						  data, len);
+			free(data);
+			fuse_reply_err(req, 0);
+			return;
+		}
+		if (!rc) {
+			blocking_mq_send(ipcfs_of(req)->blocking, req, n.p.id,
+					 h->type, data ? data : "", len,
+					 nonblock);
+			free(data);
+			return;
+		}
+	}
+	free(data);
+	fuse_reply_err(req, -rc);
 }
 
 static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
@@ -1286,7 +1467,7 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
 	 * that the caller may no longer read, is not watched: the read that
 	 * the poll wakes says why. */
 	if (f && f->role == ROLE_RECEIVE &&
-	    !blocking_mq_delivered(b, &h->delivered)) {
+	    !blocking_mq_delivered(b, &h->rx)) {
 		if (!resolve_for_call(req, ino, &n, MAY_READ)) {
 			blocking_mq_poll(b, req, n.p.id, h->type, ph);
 			return;
@@ -1387,6 +1568,7 @@ const struct fuse_lowlevel_ops ipcfs_ops = {
 	.read = ipcfs_read,
 	.write = ipcfs_write,
 	.release = ipcfs_release,
+	.flush = ipcfs_flush,
 	.opendir = ipcfs_opendir,
 	.readdir = ipcfs_readdir,
 	.releasedir = ipcfs_releasedir,

@@ -554,6 +554,7 @@ static size_t pick_name(struct input *in, char *name)
 		"0", "2147483647", "-2147483648", "9223372036854775807",
 		"limits", "usage", "msgmax", "shmall", "sem_sets",
 		"shm_pages", "0x000003e9", "0x000003ea",
+		"peek", "messages", "0.type", "1.type", "00", "1.typ",
 	};
 	uint8_t b = in_u8(in);
 	size_t n, i;

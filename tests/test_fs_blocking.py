@@ -62,6 +62,23 @@ else:
     print("DATA", buf.raw[:n].hex(), flush=True)
 """
 
+# A send: one write(2) of argv[2], then close(2), which sends the message
+# (fs/mq_files.h): prints "WROTE n" and "CLOSED", or "ERR <errno name>".
+CLOSER = r"""
+import ctypes, errno, os, signal, sys
+signal.signal(signal.SIGUSR1, lambda *a: None)
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_WRONLY)
+data = sys.argv[2].encode()
+print("READY", flush=True)
+n = libc.write(fd, data, len(data))
+print("WROTE", n, flush=True)
+if libc.close(fd) < 0:
+    print("ERR", errno.errorcode[ctypes.get_errno()], flush=True)
+else:
+    print("CLOSED", flush=True)
+"""
+
 # The same for one write(2) of argv[2].
 WRITER = r"""
 import ctypes, errno, os, signal, sys
@@ -251,26 +268,31 @@ def test_one_message_per_open(mount, msq):
     assert drain(msq) == [(1, b"second")]
 
 
-def test_emsgsize_keeps_the_message(mount, msq):
-    raw.msg_send(msq, b"x" * 100, mtype=3)
+def test_short_reads_get_the_message_in_pieces(mount, msq):
+    """Issue 9: a read smaller than the message takes it whole and returns
+    it in pieces (it was EMSGSIZE, the message left queued)."""
+    raw.msg_send(msq, b"x" * 60 + b"y" * 40, mtype=3)
+    raw.msg_send(msq, b"next")
     fd = os.open(receive_path(mount), os.O_RDONLY)
     try:
-        with pytest.raises(OSError) as exc:
-            os.read(fd, 10)
-        assert exc.value.errno == errno.EMSGSIZE
-        assert raw.msq_counts(msq)[0] == 1
-        assert os.read(fd, 100) == b"x" * 100
+        assert os.read(fd, 10) == b"x" * 10
+        assert raw.msq_counts(msq)[0] == 1  # taken whole
+        assert os.read(fd, 50) == b"x" * 50
+        assert os.read(fd, 100) == b"y" * 40
+        assert os.read(fd, 100) == b""
     finally:
         os.close(fd)
+    assert drain(msq) == [(1, b"next")]
 
 
-def test_emsgsize_while_waiting_keeps_the_message(mount, msq, children):
+def test_short_read_while_waiting_gets_the_first_piece(mount, msq,
+                                                       children):
     reader = children.python(READER, receive_path(mount), 10)
     assert wait_blocked(reader)
     raw.msg_send(msq, b"y" * 50)
     out, _ = reader.communicate(timeout=10)
-    assert out.split() == ["ERR", "EMSGSIZE"]
-    assert drain(msq) == [(1, b"y" * 50)]
+    assert out.split() == ["DATA", (b"y" * 10).hex()]
+    assert drain(msq) == []  # the rest went with the reader's close
 
 
 def test_zero_length_message(mount, msq):
@@ -556,26 +578,29 @@ def test_many_pollers_all_wake_on_one_message(mount, msq, children):
 # ---------------------------------------------------------------- send
 
 def test_send_on_a_full_queue_blocks_then_goes(mount, msq, children):
+    """The message goes at close (issue 9): the write is buffered at once,
+    the close waits for room (O_NONBLOCK: EAGAIN, nothing sent)."""
     raw.msq_set_qbytes(msq, 16)
     raw.msg_send(msq, b"0123456789")
     fd = os.open(send_path(mount), os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        with pytest.raises(BlockingIOError):
-            os.write(fd, b"abcdefgh")
-    finally:
+    assert os.write(fd, b"abcdefgh") == 8
+    with pytest.raises(BlockingIOError):
         os.close(fd)
-    writer = children.python(WRITER, send_path(mount), "abcdefgh")
+    assert raw.msq_counts(msq)[0] == 1
+    writer = children.python(CLOSER, send_path(mount), "abcdefgh")
+    assert writer.stdout.readline().split() == ["WROTE", "8"]
     assert wait_blocked(writer)
     assert raw.msg_receive(msq) == (1, b"0123456789")
     out, _ = writer.communicate(timeout=10)
-    assert out.split() == ["WROTE", "8"]
+    assert out.split() == ["CLOSED"]
     assert drain(msq) == [(1, b"abcdefgh")]
 
 
 def test_blocked_send_interrupted_sends_nothing(mount, msq, children):
     raw.msq_set_qbytes(msq, 8)
     raw.msg_send(msq, b"full....")
-    writer = children.python(WRITER, send_path(mount), "late")
+    writer = children.python(CLOSER, send_path(mount), "late")
+    assert writer.stdout.readline().split() == ["WROTE", "4"]
     assert wait_blocked(writer)
     writer.send_signal(signal.SIGUSR1)
     out, _ = writer.communicate(timeout=10)
@@ -583,22 +608,31 @@ def test_blocked_send_interrupted_sends_nothing(mount, msq, children):
     assert drain(msq) == [(1, b"full....")]
 
 
-def test_send_longer_than_the_queue_is_einval(mount, msq):
+def test_send_longer_than_the_queue_is_emsgsize(mount, msq):
+    """EMSGSIZE at the write that makes the message too long (it was
+    EINVAL when each write was a message); nothing is sent."""
     raw.msq_set_qbytes(msq, 16)
     raw.msg_send(msq, b"x")  # not empty: the kernel alone would wait
-    with open(send_path(mount), "wb", buffering=0) as f:
-        with pytest.raises(OSError) as exc:
-            f.write(b"y" * 17)
-        assert exc.value.errno == errno.EINVAL
+    f = open(send_path(mount), "wb", buffering=0)
+    f.write(b"y" * 10)
+    with pytest.raises(OSError) as exc:
+        f.write(b"y" * 7)
+    assert exc.value.errno == errno.EMSGSIZE
+    with pytest.raises(OSError) as exc:
+        f.close()  # the message is spoiled: its close says so too
+    assert exc.value.errno == errno.EMSGSIZE
     assert drain(msq) == [(1, b"x")]
 
 
-def test_send_longer_than_msgmax_is_einval(mount, msq):
+def test_send_longer_than_msgmax_is_emsgsize(mount, msq):
     with open(send_path(mount), "wb", buffering=0) as f:
         with pytest.raises(OSError) as exc:
             f.write(b"z" * (raw.msgmax() + 1))
-        assert exc.value.errno == errno.EINVAL
-        f.write(b"z" * raw.msgmax())
+        assert exc.value.errno == errno.EMSGSIZE
+        with pytest.raises(OSError):
+            f.flush()
+            os.close(os.dup(f.fileno()))  # the spoiled message's close
+        f.write(b"z" * raw.msgmax())  # the next message of the open
     (t, text), = drain(msq)
     assert text == b"z" * raw.msgmax()
 

@@ -29,8 +29,9 @@ libc = raw.libc
 
 def _child(mm, kind, slot, path, payload):
     """A caller: a receiver reads into its slot of the shared map; a sender
-    or P-er writes payload and notes in its slot whether the write
-    succeeded (S) or was interrupted (I).  SIGUSR1 interrupts without
+    or P-er writes payload and notes in its slot whether the write (and,
+    for a send, the close that sends it) succeeded (S) or was interrupted
+    (I).  SIGUSR1 interrupts without
     killing."""
     # SIGUSR1 stays blocked until the child's handler is there, so that it
     # never kills the child.
@@ -50,6 +51,8 @@ def _child(mm, kind, slot, path, payload):
         else:
             fd = os.open(path, os.O_WRONLY)
             n = libc.write(fd, payload, len(payload))
+            if kind == "send":  # the message goes (or waits) at close
+                n = n if libc.close(fd) == 0 else -1
             mm[slot * SLOT:slot * SLOT + 1] = \
                 b"S" if n == len(payload) else b"I"
             code = 0

@@ -21,7 +21,7 @@ ELEM_FILES = {"value", "op", "last_pid", "waiting_for_nonzero",
 SHM_FILES = {"data", "id", "key", "size", "mode", "uid", "gid", "cuid",
              "cgid", "creator_pid", "last_pid", "number_attached",
              "last_attach_time", "last_detach_time", "last_change_time"}
-MQ_FILES = {"send", "receive", "type", "id", "key", "mode", "uid", "gid",
+MQ_FILES = {"send", "receive", "peek", "messages", "type", "id", "key", "mode", "uid", "gid",
             "cuid", "cgid", "current_messages", "current_bytes", "max_size",
             "last_send_time", "last_receive_time", "last_change_time",
             "last_send_pid", "last_receive_pid"}
@@ -50,7 +50,8 @@ def test_object_files_listed(ipcfs_mount, kind):
     assert stat.S_ISDIR(os.stat(d).st_mode)
     for name in FILES[kind]:
         st = os.stat(d / name)
-        assert stat.S_ISDIR(st.st_mode) == (name == "type"), name
+        assert stat.S_ISDIR(st.st_mode) == (name in ("type", "messages")), \
+            name
 
 
 @pytest.mark.parametrize("kind", KINDS)
