@@ -576,6 +576,7 @@ static void ipcfs_getattr(fuse_req_t req, fuse_ino_t ino,
 struct open_file {
 	struct open_file *prev, *next;
 	void (*free)(struct open_file *f); /* frees the whole handle */
+	uid_t uid; /* the opener, whose quota of open files it counts in */
 };
 
 static void msg_handle_free(struct open_file *f);
@@ -583,10 +584,8 @@ static void msg_handle_free(struct open_file *f);
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct open_file *open_files;
 
-static void open_track(struct open_file *f,
-		       void (*free_handle)(struct open_file *f))
+static void open_track(struct open_file *f)
 {
-	f->free = free_handle;
 	f->prev = NULL;
 	pthread_mutex_lock(&open_lock);
 	f->next = open_files;
@@ -606,6 +605,50 @@ static void open_untrack(struct open_file *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	pthread_mutex_unlock(&open_lock);
+}
+
+/* A new handle of size bytes (its struct open_file first) for an open by
+ * req's caller, counted in the caller's quota of open files: NULL once
+ * req is answered ENFILE (quota) or ENOMEM. */
+static void *open_handle_new(fuse_req_t req, size_t size,
+			     void (*free_handle)(struct open_file *f))
+{
+	struct quota *q = ipcfs_of(req)->open_quota;
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct open_file *f;
+
+	if (!quota_take(q, uid)) {
+		fuse_reply_err(req, ENFILE);
+		return NULL;
+	}
+	f = calloc(1, size);
+	if (!f) {
+		quota_give(q, uid);
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	f->uid = uid;
+	f->free = free_handle;
+	return f;
+}
+
+/* Forgets and frees a handle, and gives its quota back. */
+static void open_handle_free(fuse_req_t req, struct open_file *f)
+{
+	open_untrack(f);
+	quota_give(ipcfs_of(req)->open_quota, f->uid);
+	f->free(f);
+}
+
+/* Answers the open with handle f; frees it if the caller has gone (no
+ * release will come). */
+static void open_handle_reply(fuse_req_t req, struct fuse_file_info *fi,
+			      struct open_file *f)
+{
+	open_track(f);
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_open(req, fi))
+		open_handle_free(req, f);
 }
 
 void ipcfs_files_clear(void)
@@ -909,7 +952,6 @@ static void ipcfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 struct msg_handle {
 	struct open_file link; /* first: the list holds it by this */
 	long type;        /* send and receive; the position for messages/ */
-	uid_t uid;        /* whose quota it counts in */
 	struct blocking_rx rx; /* receive: its message and what is left */
 	struct mq_open mq;     /* send: the message; peek, messages/: copy */
 };
@@ -974,7 +1016,6 @@ static int check_open(fuse_req_t req, const struct node_ref *n, int flags)
  */
 struct attr_handle {
 	struct open_file link; /* first: the list holds it by this */
-	uid_t uid;             /* whose quota it counts in */
 	int len;               /* -1: nothing read yet */
 	char text[32];
 };
@@ -988,28 +1029,12 @@ static void attr_handle_free(struct open_file *f)
 
 static void open_attr(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct quota *q = ipcfs_of(req)->open_quota;
-	uid_t uid = fuse_req_ctx(req)->uid;
-	struct attr_handle *h;
+	struct attr_handle *h = open_handle_new(req, sizeof(*h),
+						attr_handle_free);
 
-	if (!quota_take(q, uid)) {
-		fuse_reply_err(req, ENFILE);
-		return;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		quota_give(q, uid);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	h->uid = uid;
-	h->len = -1;
-	open_track(&h->link, attr_handle_free);
-	fi->fh = (uintptr_t)h;
-	if (fuse_reply_open(req, fi)) {
-		open_untrack(&h->link);
-		quota_give(q, uid);
-		free(h);
+	if (h) {
+		h->len = -1;
+		open_handle_reply(req, fi, &h->link);
 	}
 }
 
@@ -1125,28 +1150,11 @@ static void ipcfs_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	if (role_has_handle(n.file->role)) {
-		struct quota *q = ipcfs_of(req)->open_quota;
-		uid_t uid = fuse_req_ctx(req)->uid;
-
-		if (!quota_take(q, uid)) {
-			fuse_reply_err(req, ENFILE);
-			return;
-		}
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			quota_give(q, uid);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		h->type = n.type;
-		h->uid = uid;
-		mq_open_init(&h->mq, fi->flags);
-		open_track(&h->link, msg_handle_free);
-		fi->fh = (uintptr_t)h;
-		if (fuse_reply_open(req, fi)) {
-			open_untrack(&h->link);
-			quota_give(q, uid);
-			msg_handle_free(&h->link);
+		h = open_handle_new(req, sizeof(*h), msg_handle_free);
+		if (h) {
+			h->type = n.type;
+			mq_open_init(&h->mq, fi->flags);
+			open_handle_reply(req, fi, &h->link);
 		}
 		return;
 	}
@@ -1375,19 +1383,13 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		if (f->role == ROLE_SEND && mq_send_release_due(&h->mq) &&
 		    !resolve_for_call(req, ino, &n, 0))
 			blocking_mq_send_detached(ipcfs_of(req)->blocking,
-						  h->uid, n.p.id, h->type,
+						  h->link.uid, n.p.id, h->type,
 						  NULL, 0);
-		open_untrack(&h->link);
-		quota_give(ipcfs_of(req)->open_quota, h->uid);
-		msg_handle_free(&h->link);
+		open_handle_free(req, &h->link);
 	}
 	if ((f && f->role == ROLE_ATTR) ||
 	    (!f && ino_split(ino, &p) && p.node == NODE_INFO_FILE)) {
-		struct attr_handle *h = (struct attr_handle *)(uintptr_t)fi->fh;
-
-		open_untrack(&h->link);
-		quota_give(ipcfs_of(req)->open_quota, h->uid);
-		free(h);
+		open_handle_free(req, (struct open_file *)(uintptr_t)fi->fh);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -1434,7 +1436,7 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 			/* Nobody to wait for room: an exiting process cannot
 			 * be interrupted (mq_files.h). */
 			blocking_mq_send_detached(ipcfs_of(req)->blocking,
-						  h->uid, n.p.id, h->type,
+						  h->link.uid, n.p.id, h->type,
 						  data, len);
 			free(data);
 			fuse_reply_err(req, 0);
