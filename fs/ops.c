@@ -1260,6 +1260,14 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		shm_data_read(fs->shm_data, req, size, off, fi);
 		return;
 	case ROLE_RECEIVE:
+		/* The rest of a message this open took is the reader's, even
+		 * once its queue is gone: it comes from the open, not the
+		 * queue.  Taking one is a msgrcv, checked as such. */
+		if (blocking_mq_delivered(fs->blocking, &h->rx)) {
+			blocking_mq_receive(fs->blocking, req, -1, h->type,
+					    size, true, &h->rx);
+			return;
+		}
 		rc = resolve_for_call(req, ino, &n, MAY_READ);
 		if (rc) {
 			fuse_reply_err(req, -rc);
