@@ -163,6 +163,21 @@ def test_pytest_plugin_is_a_submodule_and_an_entry_point(venv):
     assert out[1] == "['sysv_ipc.pytest_plugin']"
 
 
+def test_a_users_suite_gets_the_fixtures_by_installing_the_package(
+        venv, tmp_path):
+    # No -p: pytest loads the plugin through the entry point, and the user
+    # suite imports the venv's sysv_ipc.
+    from test_pytest_plugin import (USER_SUITE, check_user_suite_passed,
+                                    run_user_suite)
+    done, facts = run_user_suite(
+        tmp_path, USER_SUITE, python=venv.python, plugin_from_source=False,
+        env_extra={"IPCFS_BINARY": str(ROOT / os.environ.get(
+            "IPCFS_BUILD", "build") / "fs" / "ipcfs")})
+    check_user_suite_passed(done, facts)
+    # pytest names entry-point plugins by their distribution.
+    assert "plugins: sysv-ipc-1.1.0+ipcfs" in done.stdout, done.stdout
+
+
 def test_stub_and_py_typed_are_beside_the_module(venv):
     module = venv.run_python("import sysv_ipc; print(sysv_ipc.__file__)")
     pkg = pathlib.Path(module.strip()).parent

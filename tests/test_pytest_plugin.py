@@ -102,6 +102,8 @@ def run_user_suite(tmp_path, suite, python=sys.executable, args=(),
         env["PYTHONPATH"] = os.pathsep.join(
             [str(ROOT / "python"), str(BUILD / "python")])
         cmd += ["-p", "pytest_plugin"]
+    else:  # the installed package's, through its entry point
+        env.pop("PYTHONPATH", None)
     env.update(env_extra or {})
     done = subprocess.run(cmd + list(args) + ["test_user.py"],
                           cwd=tmp_path, env=env, capture_output=True,
