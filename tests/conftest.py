@@ -68,6 +68,14 @@ else:
         sys.modules[name] = module
         spec.loader.exec_module(module)
         return module
+    if "sysv_ipc" in sys.modules:
+        # An installed package's plugin, loaded through its entry point,
+        # brought the installed module in before build/python was put on
+        # sys.path: the suite would test that copy, not this tree's.
+        raise pytest.UsageError(
+            "sysv_ipc was imported from %s before the suite started (an "
+            "installed copy's pytest plugin?): run with -p no:sysv_ipc, as "
+            "scripts/test does" % sys.modules["sysv_ipc"].__file__)
     ipc_plugin = _load_plugin_source()
     # Its hook and fixtures become this conftest's, as if registered as a
     # plugin.  (Not through pytest_plugins: pytest would warn that a module
