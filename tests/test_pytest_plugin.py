@@ -208,3 +208,17 @@ def test_without_cap_sys_admin_ipc_namespace_fails_saying_why():
     assert "cannot enter a private IPC namespace" in done.stdout, done.stdout
     assert "needs root or CAP_SYS_ADMIN" in done.stdout
     assert "skipped" not in done.stdout
+
+
+def test_the_guides_hex_example_runs(tmp_path):
+    # docs/python-guide.md's example of mount_ipcfs, as written there (the
+    # other example needs the user's own program).
+    guide = (ROOT / "docs" / "python-guide.md").read_text()
+    section = guide.split("## Testing your programs: the pytest plugin")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    example = code[code.index("def test_it_reports_in_hex"):]
+    done, _ = run_user_suite(
+        tmp_path, "import os\n\nimport sysv_ipc\n\n\n" + example,
+        env_extra={"IPCFS_BINARY": str(BUILD / "fs" / "ipcfs")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout, done.stdout
