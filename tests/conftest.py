@@ -7,9 +7,13 @@
   copied, nor kept alive) outside, and go when its processes go.
 - `$IPCFS_BUILD/python` (default: build/) is put on sys.path, so
   `import sysv_ipc` gets the module this tree built.
-- After each test, every IPC object left in the namespace is removed.
+- Before and after each test, every IPC object in the namespace is
+  removed (the plugin's ipc_namespace fixture, used by every test).
 - `mount_ipcfs(*args)` mounts a temporary ipcfs and always unmounts it,
-  failing the test if the daemon crashed or printed an error.
+  failing the test if the daemon crashed or printed an error; the plugin's
+  fixture, run on this tree's build/fs/ipcfs.
+- Those pieces come from python/pytest_plugin.py, the pytest plugin
+  installed with the module (sysv_ipc.pytest_plugin): see below.
 - Nothing outlives a test: after each one, every process the suite started
   (found by a token in its environment, at any depth, detached or not) and
   every ipcfs mount under the session's directory must be gone; what is
@@ -27,13 +31,11 @@ import ctypes
 import fcntl
 import os
 import pathlib
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pytest
@@ -46,26 +48,60 @@ if os.environ.get("IPCFS_USE_INSTALLED") != "1":
     sys.path.insert(0, str(BUILD / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-CLONE_NEWIPC = 0x08000000
+# The generic pieces (the IPC namespace and its cleanup, Mount and the
+# mount fixtures) are the pytest plugin shipped with the module: one
+# implementation, which the suite thereby tests.  Installed, the package's
+# own copy, which pytest loads through its pytest11 entry point (so
+# scripts/test-install checks that the entry point works).  Otherwise the
+# source file itself, loaded by path: build/python holds the module as a
+# plain extension module, not a package, so sysv_ipc.pytest_plugin cannot
+# be imported from there.
+if os.environ.get("IPCFS_USE_INSTALLED") == "1":
+    from sysv_ipc import pytest_plugin as ipc_plugin
+else:
+    def _load_plugin_source():
+        import importlib.util
+        name = "sysv_ipc_pytest_plugin"  # not importable any other way
+        spec = importlib.util.spec_from_file_location(
+            name, ROOT / "python" / "pytest_plugin.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    if "sysv_ipc" in sys.modules:
+        # An installed package's plugin, loaded through its entry point,
+        # brought the installed module in before build/python was put on
+        # sys.path: the suite would test that copy, not this tree's.
+        raise pytest.UsageError(
+            "sysv_ipc was imported from %s before the suite started (an "
+            "installed copy's pytest plugin?): run with -p no:sysv_ipc, as "
+            "scripts/test does" % sys.modules["sysv_ipc"].__file__)
+    ipc_plugin = _load_plugin_source()
+    # Its hook and fixtures become this conftest's, as if registered as a
+    # plugin.  (Not through pytest_plugins: pytest would warn that a module
+    # it did not import cannot have its asserts rewritten.)
+    pytest_addoption = ipc_plugin.pytest_addoption
+    ipc_namespace = ipc_plugin.ipc_namespace
+    mount_ipcfs = ipc_plugin.mount_ipcfs
+    ipcfs_mount = ipc_plugin.ipcfs_mount
+
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
 MS_SLAVE = 1 << 19
 MNT_DETACH = 2
-IPC_RMID = 0
-KINDS = ("sem", "shm", "msg")
 
 
 # ---------------------------------------------------------------- namespace
 
 
 def _enter_private_ipc_namespace():
-    """unshare(CLONE_NEWIPC) for this process and every child it starts."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWIPC) != 0:
-        err = ctypes.get_errno()
+    """unshare(CLONE_NEWIPC) for this process and every child it starts,
+    through the plugin, so that its ipc_namespace fixture finds it done."""
+    try:
+        ipc_plugin.enter_private_ipc_namespace()
+    except OSError as e:
         raise pytest.UsageError(
-            "cannot enter a private IPC namespace (unshare: %s); "
-            "run the suite as root, as scripts/test does" % os.strerror(err))
+            "%s; run the suite as root, as scripts/test does" % e.strerror)
 
 
 # The namespace the suite was started in, to show that it left it.
@@ -165,33 +201,15 @@ def pytest_configure(config):
     _confine_asan_preload_to_python()
 
 
-def list_ipc_ids(kind):
-    """Ids of every object of a kind ('sem', 'shm', 'msg') in the namespace."""
-    with open("/proc/sysvipc/" + kind) as f:
-        next(f)
-        return [int(line.split()[1]) for line in f if line.strip()]
-
-
-def _remove_all_ipc_objects():
-    libc = ctypes.CDLL(None, use_errno=True)
-    removers = {
-        "sem": lambda i: libc.semctl(i, 0, IPC_RMID),
-        "shm": lambda i: libc.shmctl(i, IPC_RMID, None),
-        "msg": lambda i: libc.msgctl(i, IPC_RMID, None),
-    }
-    left = []
-    for kind in KINDS:
-        for ident in list_ipc_ids(kind):
-            removers[kind](ident)
-            left.append((kind, ident))
-    return left
+list_ipc_ids = ipc_plugin.list_ipc_ids
+_remove_all_ipc_objects = ipc_plugin.remove_all_ipc_objects
 
 
 @pytest.fixture(autouse=True)
-def _clean_ipc_namespace():
-    """Removes whatever IPC objects a test left behind, on every path."""
+def _clean_ipc_namespace(ipc_namespace):
+    """Every test runs in the plugin's ipc_namespace: emptied before and
+    after it, on every path."""
     yield
-    _remove_all_ipc_objects()
 
 
 # ---------------------------------------------------------------- leftovers
@@ -285,8 +303,9 @@ def _nothing_left_behind():
     autouse fixtures are set up first), no process and no mount of the
     test may remain.  What remains is removed, and the test errors."""
     yield
-    left = _sweep(spare_mounts=set(_live_mounts), spare_pids={
-        m.proc.pid for m in _live_mount_objects if m.proc.poll() is None})
+    left = _sweep(spare_mounts=set(ipc_plugin._live_mounts), spare_pids={
+        m.proc.pid for m in ipc_plugin._live_mount_objects
+        if m.proc.poll() is None})
     if left:
         pytest.fail("the test left things behind (now removed):\n" + left,
                     pytrace=False)
@@ -330,190 +349,20 @@ def _remove_session_dir():
 
 # ---------------------------------------------------------------- ipcfs mounts
 
-DAEMON_COMPLAINTS = re.compile(
-    r"error|warning|traceback|sanitizer|runtime error|leak", re.IGNORECASE)
-
-
-def _is_mounted(path):
-    target = " %s " % os.fspath(path)
-    with open("/proc/self/mountinfo") as f:
-        return any(target in line and " fuse.ipcfs " in line for line in f)
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(then=None):
-    """A preexec_fn for a daemon: SIGTERM (ipcfs then unmounts and exits)
-    when the process that started it dies, so that even a pytest killed
-    with SIGKILL leaves no mount behind.  `then` (e.g. dropping to nobody)
-    runs first: a change of user clears the setting.  The signal comes
-    when the starting *thread* ends, so only the main thread asks for it."""
-    main = threading.current_thread() is threading.main_thread()
-
-    def preexec():
-        if then is not None:
-            then()
-        if main:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    return preexec
-
-
-def describe_threads(pid):
-    """Each thread of pid: its state, where it sleeps in the kernel, and
-    its kernel stack (root may read it): what a hung process waits for."""
-    lines = []
-    try:
-        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
-    except OSError as e:
-        return str(e)
-    for tid in tids:
-        base = "/proc/%d/task/%s/" % (pid, tid)
-        try:
-            with open(base + "stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-            with open(base + "wchan") as f:
-                wchan = f.read()
-            with open(base + "stack") as f:
-                stack = " < ".join(l.split()[1].split("+")[0]
-                                   for l in f if l.strip())
-        except OSError as e:
-            state, wchan, stack = "?", "?", str(e)
-        lines.append("  %s %s %s: %s" % (tid, state, wchan, stack))
-    return "\n".join(lines)
-
-
-def _fusermount_u(path, timeout=10.0):
-    """fusermount3 -u, again while the mount is busy: a client killed just
-    now may still be closing its files."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done = subprocess.run(["fusermount3", "-u", str(path)],
-                              capture_output=True, text=True)
-        if done.returncode == 0 or "busy" not in done.stderr or \
-                time.monotonic() >= deadline:
-            return done
-        time.sleep(0.05)
-
-
-# The mounts (paths and objects) of the Mount objects not yet cleaned up.
-_live_mounts = set()
-_live_mount_objects = []
-
-
-class Mount:
-    """A running ipcfs daemon and its mount point."""
-
-    def __init__(self, binary, args, expect_output=None):
-        self.path = pathlib.Path(tempfile.mkdtemp(prefix="ipcfs-test-"))
-        self.args = list(args)
-        self.expect_output = expect_output
-        self.killed = False
-        self._log = tempfile.TemporaryFile(mode="w+")
-        env = dict(os.environ)
-        if "IPCFS_DAEMON_ASAN_OPTIONS" in env:  # scripts/test --sanitize
-            env["ASAN_OPTIONS"] = env["IPCFS_DAEMON_ASAN_OPTIONS"]
-        self.proc = subprocess.Popen(
-            [str(binary), "-f", *self.args, str(self.path)],
-            stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, env=env,
-            preexec_fn=die_with_parent())
-        _live_mounts.add(str(self.path))
-        _live_mount_objects.append(self)
-        try:
-            self._wait_for_mount()
-        except BaseException:  # a failure, a timeout, a KeyboardInterrupt
-            self._cleanup()
-            raise
-
-    # Generous: the first mount after boot (module loading, cold caches,
-    # a loaded machine, ASan) can take seconds; a good mount ends the wait.
-    def _wait_for_mount(self, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _is_mounted(self.path):
-                return
-            if self.proc.poll() is not None:
-                self._cleanup()
-                pytest.fail("ipcfs exited with %s before mounting:\n%s"
-                            % (self.proc.returncode, self.output()))
-            time.sleep(0.01)
-        self._cleanup()
-        pytest.fail("ipcfs did not mount within %.0f s:\n%s"
-                    % (timeout, self.output()))
-
-    def output(self):
-        """Everything the daemon printed so far (stdout and stderr)."""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read()
-
-    def kill(self):
-        """SIGKILLs the daemon; teardown then only cleans the mount up."""
-        self.killed = True
-        self.proc.kill()
-        self.proc.wait()
-
-    def _cleanup(self):
-        """Unmounts lazily and kills, whatever state things are in."""
-        try:
-            if _is_mounted(self.path):
-                subprocess.run(["fusermount3", "-u", "-z", str(self.path)],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            if self.proc.poll() is None:
-                self.proc.kill()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass  # the sweeps name it
-            if _is_mounted(self.path):  # mounted while being killed
-                subprocess.run(["umount", "-l", str(self.path)],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            if not _is_mounted(self.path):
-                os.rmdir(self.path)  # never rmtree: it may be mounted
-        except OSError:
-            pass  # the session sweep reports what stays
-        finally:
-            _live_mounts.discard(str(self.path))
-            if self in _live_mount_objects:
-                _live_mount_objects.remove(self)
-
-    def unmount(self):
-        """Unmounts and checks that the daemon exited cleanly and quietly."""
-        try:
-            if self.killed:
-                return
-            if _is_mounted(self.path):
-                done = _fusermount_u(self.path)
-                assert done.returncode == 0, \
-                    "fusermount3 -u failed: " + done.stderr
-            try:
-                # Generous: an ASan daemon checks for leaks as it exits.
-                code = self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pytest.fail("ipcfs did not exit after unmount:\n%s\n"
-                            "its threads:\n%s" % (self.output(),
-                                                  describe_threads(
-                                                      self.proc.pid)))
-            assert code == 0, "ipcfs exited with %d:\n%s" % (code,
-                                                               self.output())
-            text = self.output()
-            if self.expect_output is None:
-                assert not DAEMON_COMPLAINTS.search(text), \
-                    "ipcfs printed:\n" + text
-            else:
-                assert re.search(self.expect_output, text), \
-                    "ipcfs did not print %r:\n%s" % (self.expect_output, text)
-        finally:
-            self._cleanup()
-            self._log.close()
+# Mount, the mount_ipcfs and ipcfs_mount fixtures and their helpers are the
+# plugin's (python/pytest_plugin.py), which users get with the package; the
+# suite only says which ipcfs to run: the one this tree built.
+DAEMON_COMPLAINTS = ipc_plugin.DAEMON_COMPLAINTS
+Mount = ipc_plugin.Mount
+_is_mounted = ipc_plugin.is_mounted
+die_with_parent = ipc_plugin.die_with_parent
+describe_threads = ipc_plugin.describe_threads
+_fusermount_u = ipc_plugin.fusermount_u
 
 
 @pytest.fixture
-def ipcfs_bin():
+def ipcfs_binary():
+    """Overrides the plugin's: this tree's build, not PATH's ipcfs."""
     binary = BUILD / "fs" / "ipcfs"
     if not binary.exists():
         pytest.fail("%s is not built: run scripts/test, which builds first"
@@ -522,34 +371,9 @@ def ipcfs_bin():
 
 
 @pytest.fixture
-def mount_ipcfs(ipcfs_bin):
-    """Factory: mount_ipcfs(*args, expect_output=None) -> Mount.
-
-    Each mount is unmounted at teardown, which fails the test if the daemon
-    crashed, exited non-zero or printed anything that looks like an error
-    (unless expect_output, a regex, says what it should print)."""
-    mounts = []
-
-    def make(*args, expect_output=None):
-        mount = Mount(ipcfs_bin, args, expect_output)
-        mounts.append(mount)
-        return mount
-
-    yield make
-    errors = []
-    for mount in reversed(mounts):
-        try:
-            mount.unmount()
-        except BaseException as exc:  # report every mount, not just the first
-            errors.append(exc)
-    if errors:
-        raise errors[0]
-
-
-@pytest.fixture
-def ipcfs_mount(mount_ipcfs):
-    """A temporary ipcfs mount with default options."""
-    return mount_ipcfs()
+def ipcfs_bin(ipcfs_binary):
+    """The suite's older name for ipcfs_binary."""
+    return ipcfs_binary
 
 
 # ---------------------------------------------------------------- huge pages

@@ -104,14 +104,17 @@ def test_importlib_metadata_finds_the_distribution(venv):
     assert meta["version"] == "1.1.0+ipcfs" + meson_version()
     assert meta["license"] == "MIT"
     assert meta["requires_python"] == ">=3.11"
-    # The module, its stub and marker, and pip's own records: no tests,
-    # benchmark programs, filesystem or man page in the wheel.
-    installed = [f for f in meta["files"] if ".dist-info/" not in f]
+    # The module, its stub and marker, the pytest plugin (and the .pyc pip
+    # compiles of it), and pip's own records: no tests, benchmark programs,
+    # filesystem or man page in the wheel.
+    installed = [f for f in meta["files"] if ".dist-info/" not in f
+                 and "/__pycache__/" not in f]
     suffix = venv.run_python(
         "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
     assert installed == sorted(["sysv_ipc/__init__" + suffix.strip(),
                                 "sysv_ipc/__init__.pyi",
-                                "sysv_ipc/py.typed"])
+                                "sysv_ipc/py.typed",
+                                "sysv_ipc/pytest_plugin.py"])
 
 
 def test_pip_show_describes_it(venv):
@@ -143,6 +146,36 @@ def test_import_gets_the_installed_package(venv):
     module, platlib, version = out
     assert os.path.dirname(module) == os.path.join(platlib, "sysv_ipc")
     assert version == sysv_ipc.VERSION
+
+
+def test_pytest_plugin_is_a_submodule_and_an_entry_point(venv):
+    # A package whose __init__ is an extension module has a __path__, so
+    # the pure-Python plugin beside it imports as sysv_ipc.pytest_plugin;
+    # pytest finds it through the pytest11 entry point.
+    out = venv.run_python(
+        "import importlib.metadata as m, sysv_ipc.pytest_plugin as p\n"
+        "print(p.__file__)\n"
+        "print([e.value for e in m.entry_points(group='pytest11')\n"
+        "       if e.name == 'sysv_ipc'])\n").splitlines()
+    assert out[0].startswith(str(venv.path)), out
+    assert pathlib.Path(out[0]).read_text() == \
+        (ROOT / "python" / "pytest_plugin.py").read_text()
+    assert out[1] == "['sysv_ipc.pytest_plugin']"
+
+
+def test_a_users_suite_gets_the_fixtures_by_installing_the_package(
+        venv, tmp_path):
+    # No -p: pytest loads the plugin through the entry point, and the user
+    # suite imports the venv's sysv_ipc.
+    from test_pytest_plugin import (USER_SUITE, check_user_suite_passed,
+                                    run_user_suite)
+    done, facts = run_user_suite(
+        tmp_path, USER_SUITE, python=venv.python, plugin_from_source=False,
+        env_extra={"IPCFS_BINARY": str(ROOT / os.environ.get(
+            "IPCFS_BUILD", "build") / "fs" / "ipcfs")})
+    check_user_suite_passed(done, facts)
+    # pytest names entry-point plugins by their distribution.
+    assert "plugins: sysv-ipc-1.1.0+ipcfs" in done.stdout, done.stdout
 
 
 def test_stub_and_py_typed_are_beside_the_module(venv):
@@ -246,7 +279,8 @@ def test_ninja_install_puts_it_on_the_interpreters_sys_path(module_build,
     site = os.path.dirname(os.path.dirname("/" + inits[0]))
     assert sorted(files) == sorted(
         os.path.relpath(os.path.join(site, "sysv_ipc", name), "/")
-        for name in (os.path.basename(inits[0]), "__init__.pyi", "py.typed"))
+        for name in (os.path.basename(inits[0]), "__init__.pyi", "py.typed",
+                     "pytest_plugin.py"))
     # Where Debian's python3 imports from (/usr/local/lib/python3.X/
     # dist-packages), not meson's default /usr/local/lib/python3/...
     assert site in system_python_sys_path(), site
@@ -270,7 +304,7 @@ def test_ninja_install_into_a_scratch_prefix(module_build, tmp_path):
          "print(sysconfig.get_config_var('EXT_SUFFIX'))"]).stdout.split()
     pkg = prefix / "lib" / ("python" + version) / "site-packages" / "sysv_ipc"
     assert sorted(p.name for p in pkg.iterdir()) == sorted(
-        ["__init__" + suffix, "__init__.pyi", "py.typed"])
+        ["__init__" + suffix, "__init__.pyi", "py.typed", "pytest_plugin.py"])
     env = clean_env()
     env["PYTHONPATH"] = str(pkg.parent)
     out = run([SYSTEM_PYTHON, "-c",
