@@ -270,6 +270,9 @@ int ipcore_list_slot(enum ipcore_kind kind, int slot, struct ipcore_entry *e)
 
 	if (slot < 0)
 		return -ENOENT;
+	/* The kernel fills it; zeroed first all the same, since valgrind does
+	 * not know that *_STAT_ANY write it and would take it for unset. */
+	memset(&ds, 0, sizeof(ds));
 	switch (kind) {
 	case IPCORE_SEM:
 		id = semctl(slot, 0, SEM_STAT_ANY, arg);

@@ -47,7 +47,7 @@ void access_userns_load(struct userns_chain *u)
 		return;
 	self = st.st_ino;
 	fd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
-	ns = fd < 0 ? -1 : ioctl(fd, NS_GET_USERNS);
+	ns = fd < 0 ? -1 : ioctl(fd, NS_GET_USERNS, 0);
 	if (fd >= 0)
 		close(fd);
 	while (ns >= 0 && u->depth < USERNS_CHAIN_MAX) {
@@ -60,8 +60,10 @@ void access_userns_load(struct userns_chain *u)
 		u->owner[u->depth] =
 			ioctl(ns, NS_GET_OWNER_UID, &owner) ? (uid_t)-1 : owner;
 		u->depth++;
-		/* EPERM above the daemon's own user namespace. */
-		parent = ioctl(ns, NS_GET_PARENT);
+		/* EPERM above the daemon's own user namespace.  (A 0 where
+		 * the ioctl takes no argument: the variadic ioctl() would
+		 * pass whatever the register holds.) */
+		parent = ioctl(ns, NS_GET_PARENT, 0);
 		close(ns);
 		ns = parent;
 	}
