@@ -61,26 +61,23 @@ static bool no_file_size_limit(void)
 	return rl.rlim_cur == RLIM_INFINITY;
 }
 
-int shm_data_new(enum shm_data_mode mode, struct shm_data **out)
+int shm_data_new(struct fuse_session *se, enum shm_data_mode mode,
+		 struct shm_data **out)
 {
 	struct shm_data *sd = calloc(1, sizeof(*sd));
 	struct rlimit rl;
+	int rc;
 
 	if (sd == NULL)
 		return -ENOMEM;
 	sd->mode = mode;
-	pthread_mutex_init(&sd->lock, NULL);
-	if (mode != SHM_DATA_FALLBACK) {
-		sd->pt.ask = passthrough_capable();
-		sd->pt.required = mode == SHM_DATA_PASSTHROUGH;
-		if (sd->pt.required && !sd->pt.ask) {
-			fuse_log(FUSE_LOG_ERR, "ipcfs: data=passthrough needs "
-				 "CAP_SYS_ADMIN\n");
-			pthread_mutex_destroy(&sd->lock);
-			free(sd);
-			return -EPERM;
-		}
+	rc = passthrough_setup(&sd->pt, se, mode != SHM_DATA_FALLBACK,
+			       mode == SHM_DATA_PASSTHROUGH);
+	if (rc != 0) {
+		free(sd);
+		return rc;
 	}
+	pthread_mutex_init(&sd->lock, NULL);
 	/* Each segment with open files holds one descriptor (its file): allow
 	 * as many as the hard limit does (SEGS_PER_USER, shm_users.c, bounds
 	 * each caller). */
@@ -94,21 +91,9 @@ int shm_data_new(enum shm_data_mode mode, struct shm_data **out)
 	return 0;
 }
 
-int shm_data_mount(struct fuse_session *se, const char *mountpoint,
-		   enum shm_data_mode mode, struct shm_data **out)
+const struct dev_io_filter *shm_data_io_filter(struct shm_data *sd)
 {
-	struct shm_data *sd;
-	int rc = shm_data_new(mode, &sd);
-
-	if (rc != 0)
-		return rc;
-	rc = passthrough_mount(&sd->pt, se, mountpoint);
-	if (rc != 0) {
-		shm_data_destroy(sd);
-		return rc;
-	}
-	*out = sd;
-	return 0;
+	return passthrough_io_filter(&sd->pt);
 }
 
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn)

@@ -30,6 +30,7 @@
 
 #include "fuse_version.h"
 #include <fuse_lowlevel.h>
+#include "dev_io.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -44,27 +45,24 @@ enum shm_data_mode {
 };
 
 /*
- * The module's state without a mount: shm_data_mount() without the
- * mount, for a session whose requests come from elsewhere (the fuzz
- * targets).  Returns 0 or -EPERM (logged) as shm_data_mount() does.
+ * The module's state, for session se (which need not be mounted yet: its
+ * descriptor registers backing files, and an INIT that refuses
+ * passthrough ends it).  Returns 0 and the state, or -errno: -EPERM (an
+ * error logged) for SHM_DATA_PASSTHROUGH without CAP_SYS_ADMIN.
+ * SHM_DATA_AUTO without CAP_SYS_ADMIN is the fallback.  shm_data_destroy()
+ * after the session's loop.
  */
-int shm_data_new(enum shm_data_mode mode, struct shm_data **out);
+int shm_data_new(struct fuse_session *se, enum shm_data_mode mode,
+		 struct shm_data **out);
 
-/*
- * Mounts se on mountpoint in place of fuse_session_mount(), arranging for
- * FUSE_INIT to negotiate passthrough when mode allows it.  Returns 0 and the
- * module's state, or -errno: -EPERM (an error logged) for
- * SHM_DATA_PASSTHROUGH without CAP_SYS_ADMIN.  fuse_session_unmount()
- * unmounts as usual; shm_data_destroy() after it.  SHM_DATA_AUTO without
- * CAP_SYS_ADMIN is the fallback.
- */
-int shm_data_mount(struct fuse_session *se, const char *mountpoint,
-		   enum shm_data_mode mode, struct shm_data **out);
+/* What the session's I/O must carry for FUSE_INIT to negotiate
+ * passthrough: the filter for dev_io_new() (dev_io.h), NULL when none is
+ * needed (passthrough.h). */
+const struct dev_io_filter *shm_data_io_filter(struct shm_data *sd);
 
-/* For the filesystem's init callback (before it returns): asks for
- * passthrough where libfuse has an API for it (>= 3.17), keeps the
- * writeback cache off when passthrough may be used.  Needed: on libfuse
- * 3.14 the INIT reply is patched instead, but call it all the same. */
+/* For the filesystem's init callback (before it returns): decides
+ * whether passthrough is on (passthrough_init()), and keeps the writeback
+ * cache off when it may be. */
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn);
 
 /* True once INIT negotiated passthrough (for logging and for tests). */
