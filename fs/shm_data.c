@@ -101,11 +101,6 @@ void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn)
 	passthrough_init(&sd->pt, conn);
 }
 
-bool shm_data_passthrough_active(const struct shm_data *sd)
-{
-	return atomic_load(&sd->pt.granted);
-}
-
 int shm_data_error(const struct shm_data *sd)
 {
 	return atomic_load(&sd->pt.error);

@@ -65,9 +65,6 @@ const struct dev_io_filter *shm_data_io_filter(struct shm_data *sd);
  * cache off when it may be. */
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn);
 
-/* True once INIT negotiated passthrough (for logging and for tests). */
-bool shm_data_passthrough_active(const struct shm_data *sd);
-
 /* 0, or -errno when the mode could not be honoured: with
  * SHM_DATA_PASSTHROUGH and a kernel that does not offer passthrough, INIT
  * is refused (accesses get ECONNREFUSED), an error is logged and the
@@ -79,14 +76,16 @@ int shm_data_error(const struct shm_data *sd);
  * (fuse_req_ctx(req)), whose limits it checks. */
 void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 		   struct fuse_file_info *fi);
-/* Answers read and write of an open data file (fallback path: under
- * passthrough the kernel does these itself). */
+/* Answers read and write of an open data file (in the fallback, and for
+ * opens for writing under passthrough: the kernel reads the segment
+ * itself for the others). */
 void shm_data_read(struct shm_data *sd, fuse_req_t req, size_t size,
 		   off_t off, struct fuse_file_info *fi);
 void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi);
-/* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or -errno and
- * does not reply (the dispatcher answers with the node's attributes). */
+/* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or the
+ * negated errno for the caller (ipcfs_errno()'s, fs_errno.h) and does not
+ * reply (the dispatcher answers with the node's attributes). */
 int shm_data_truncate(struct shm_data *sd, int shmid, off_t size);
 /* Answers release of an open data file and frees what open took. */
 void shm_data_release(struct shm_data *sd, fuse_req_t req,
