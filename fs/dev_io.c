@@ -1,18 +1,18 @@
 /* dev_io — see dev_io.h. */
 #include "dev_io.h"
-#include "fuse_abi.h"
+#include "ipcfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-static const struct dev_io_filter *filter; /* set before the loop starts */
 
 /*
  * The pollers.  Every worker that waits in poll(2) is woken by every
@@ -26,40 +26,51 @@ static const struct dev_io_filter *filter; /* set before the loop starts */
  * workers): 1: 4-7 / 4 / 11-16 / 14-16; 2: 12-14 / 7-11 / 16-20 / 11;
  * 4: 13-14 / 16-19 / 19 / 8-11; 16: 11-14 / 19-26 / 11-15 / 8-9.
  */
-static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t poll_turn = PTHREAD_COND_INITIALIZER;
-static unsigned pollers, pollers_max = 1, parked;
+struct dev_io {
+	const struct dev_io_filter *filter; /* or NULL */
+	pthread_mutex_t poll_lock;
+	pthread_cond_t poll_turn; /* a parked worker may poll */
+	unsigned pollers, pollers_max, parked; /* under poll_lock */
+};
 
-static void unlock_poll(void *unused)
+/* The state of the session whose hook runs: libfuse hands the hooks the
+ * session's userdata (dev_io.h). */
+static struct dev_io *dev_io_of(void *userdata)
 {
-	(void)unused;
-	pthread_mutex_unlock(&poll_lock);
+	return ((struct ipcfs *)userdata)->dev_io;
+}
+
+static void unlock_poll(void *arg)
+{
+	struct dev_io *io = arg;
+
+	pthread_mutex_unlock(&io->poll_lock);
 }
 
 /* libfuse cancels its workers at the end of the session: a worker parked
  * here lets go of the lock as it goes. */
-static void poller_enter(void)
+static void poller_enter(struct dev_io *io)
 {
-	pthread_mutex_lock(&poll_lock);
-	pthread_cleanup_push(unlock_poll, NULL);
-	while (pollers >= pollers_max) {
-		parked++;
-		pthread_cond_wait(&poll_turn, &poll_lock);
-		parked--;
+	pthread_mutex_lock(&io->poll_lock);
+	pthread_cleanup_push(unlock_poll, io);
+	while (io->pollers >= io->pollers_max) {
+		io->parked++;
+		pthread_cond_wait(&io->poll_turn, &io->poll_lock);
+		io->parked--;
 	}
-	pollers++;
+	io->pollers++;
 	pthread_cleanup_pop(1);
 }
 
-static void poller_leave(void)
+static void poller_leave(struct dev_io *io)
 {
 	int saved = errno;
 
-	pthread_mutex_lock(&poll_lock);
+	pthread_mutex_lock(&io->poll_lock);
 	/* Another poller still waits: the parked can stay parked. */
-	if (--pollers == 0 && parked)
-		pthread_cond_signal(&poll_turn);
-	pthread_mutex_unlock(&poll_lock);
+	if (--io->pollers == 0 && io->parked)
+		pthread_cond_signal(&io->poll_turn);
+	pthread_mutex_unlock(&io->poll_lock);
 	errno = saved;
 }
 
@@ -77,28 +88,28 @@ static int wait_readable(int fd)
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
+	struct dev_io *io = dev_io_of(userdata);
 	/* Descriptors cloned for -o clone_fd block: read waits then. */
 	ssize_t n = read(fd, buf, len);
 
-	(void)userdata;
 	if (n < 0 && errno == EAGAIN) {
-		poller_enter();
+		poller_enter(io);
 		do
 			n = wait_readable(fd) < 0 ? -1 : read(fd, buf, len);
 		while (n < 0 && errno == EAGAIN);
-		poller_leave();
+		poller_leave(io);
 	}
-	if (n > 0 && filter)
-		filter->saw_request(filter->ctx, buf, (size_t)n);
+	if (n > 0 && io->filter)
+		io->filter->saw_request(io->filter->ctx, buf, (size_t)n);
 	return n;
 }
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count,
 			 void *userdata)
 {
+	const struct dev_io_filter *filter = dev_io_of(userdata)->filter;
 	ssize_t written;
 
-	(void)userdata;
 	if (filter && filter->write_reply(filter->ctx, fd, iov, count,
 					  &written))
 		return written;
@@ -123,7 +134,7 @@ static int io_clone_fd(int master_fd)
 			 "clone_fd: %s\n", strerror(errno));
 		return -1;
 	}
-	if (ioctl(fd, IPCFS_FUSE_DEV_IOC_CLONE, &master) < 0) {
+	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master) < 0) {
 		fuse_log(FUSE_LOG_ERR, "ipcfs: cannot clone the /dev/fuse "
 			 "descriptor: %s\n", strerror(errno));
 		close(fd);
@@ -133,8 +144,8 @@ static int io_clone_fd(int master_fd)
 }
 #endif
 
-int dev_io_install(struct fuse_session *se,
-		   const struct dev_io_filter *f)
+int dev_io_new(struct fuse_session *se, const struct dev_io_filter *filter,
+	       struct dev_io **out)
 {
 	/*
 	 * No splice hooks: libfuse splices requests in only for a write_buf
@@ -151,17 +162,40 @@ int dev_io_install(struct fuse_session *se,
 	};
 	int fd = fuse_session_fd(se);
 	int fl = fcntl(fd, F_GETFL);
+	struct dev_io *dio;
 	cpu_set_t cpus;
+	int rc;
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	filter = f;
+	dio = calloc(1, sizeof(*dio));
+	if (dio == NULL)
+		return -ENOMEM;
+	dio->filter = filter;
+	pthread_mutex_init(&dio->poll_lock, NULL);
+	pthread_cond_init(&dio->poll_turn, NULL);
+	dio->pollers_max = 1;
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus))
-		pollers_max = (unsigned)CPU_COUNT(&cpus) + 1;
+		dio->pollers_max = (unsigned)CPU_COUNT(&cpus) + 1;
 #if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 17)
 	/* The size tells libfuse which hooks io has (clone_fd: 3.17). */
-	return fuse_session_custom_io(se, &io, sizeof(io), fd);
+	rc = fuse_session_custom_io(se, &io, sizeof(io), fd);
 #else
-	return fuse_session_custom_io(se, &io, fd);
+	rc = fuse_session_custom_io(se, &io, fd);
 #endif
+	if (rc != 0) {
+		dev_io_free(dio);
+		return rc;
+	}
+	*out = dio;
+	return 0;
+}
+
+void dev_io_free(struct dev_io *io)
+{
+	if (io == NULL)
+		return;
+	pthread_cond_destroy(&io->poll_turn);
+	pthread_mutex_destroy(&io->poll_lock);
+	free(io);
 }

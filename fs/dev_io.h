@@ -1,7 +1,8 @@
 /*
  * dev_io — how the daemon reads requests from /dev/fuse and writes its
  * replies: the session's I/O, installed with fuse_session_custom_io() on
- * every mount.
+ * every mount, and its state (struct dev_io), made and freed with the
+ * session by main.
  *
  * Why not libfuse's own read(2): a worker blocked in read(2) on /dev/fuse
  * sleeps in an exclusive wait, so each request wakes exactly one worker,
@@ -15,7 +16,7 @@
  * idle worker costs throughput when many callers are served at once, so
  * only about as many workers as there are CPUs poll (dev_io.c).
  *
- * A filter lets passthrough.c see the FUSE_INIT request and rewrite its
+ * A filter lets compat314.c see the FUSE_INIT request and rewrite its
  * reply (libfuse 3.14 cannot negotiate passthrough itself).
  */
 #ifndef IPCFS_DEV_IO_H
@@ -37,10 +38,21 @@ struct dev_io_filter {
 	void *ctx;
 };
 
-/* Installs the session's I/O on se's (mounted) descriptor, with filter
- * (which may be NULL, and must outlive the session).  Returns 0 or
- * -errno.  A process serves one session. */
-int dev_io_install(struct fuse_session *se,
-		   const struct dev_io_filter *filter);
+struct dev_io;
+
+/*
+ * Installs the session's I/O on se's (mounted) descriptor, with filter
+ * (which may be NULL, and must outlive the session): 0 and *out, or
+ * -errno.  libfuse hands the I/O hooks the session's userdata, the
+ * mount's struct ipcfs (ipcfs.h): *out must be its dev_io member before
+ * the session's loop starts, which is where the hooks find their state.
+ */
+int dev_io_new(struct fuse_session *se, const struct dev_io_filter *filter,
+	       struct dev_io **out);
+
+/* Frees io once the session's loop has returned (no worker reads any
+ * more); not in the filesystem's .destroy, which a FUSE_DESTROY request
+ * may run while other workers still read.  io may be NULL. */
+void dev_io_free(struct dev_io *io);
 
 #endif /* IPCFS_DEV_IO_H */

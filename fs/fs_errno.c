@@ -4,12 +4,25 @@
 #include <errno.h>
 #include <limits.h>
 
+#ifndef EHWPOISON
+#define EHWPOISON 133
+#endif
+
 int ipcfs_errno(int rc, enum ipcore_op op)
 {
 	/* A read smaller than the next message: the message stays queued, and
 	 * EMSGSIZE says why better than E2BIG ("argument list too long"). */
 	if (rc == -E2BIG && op == IPCORE_OP_RECEIVE)
 		return EMSGSIZE;
+	/* A store into a segment's data file that has no page to be had
+	 * (MADV_POPULATE_WRITE says EFAULT where the store would have been
+	 * SIGBUS: no free huge page, a NORESERVE segment beyond memory; see
+	 * shm_guard.c) is "no space", what write(2) to a full tmpfs says.
+	 * A page with a memory error (EHWPOISON) is an I/O error. */
+	if (op == IPCORE_OP_ACCESS && rc == -EFAULT)
+		return ENOSPC;
+	if (op == IPCORE_OP_ACCESS && rc == -EHWPOISON)
+		return EIO;
 	switch (ipcore_error_kind(rc, op)) {
 	case IPCORE_ERR_NONE:
 		return 0;

@@ -1,9 +1,9 @@
 /*
- * fuse_abi — the few pieces of the FUSE kernel protocol that passthrough.c
+ * fuse_abi — the few pieces of the FUSE kernel protocol that compat314.c
  * speaks itself because libfuse 3.14 has no API for them: the INIT request
  * and reply (to ask for passthrough), the OPEN reply with a backing id, and
- * the backing-file ioctls of /dev/fuse; and the clone ioctl, which libfuse
- * >= 3.17 leaves to a session with its own I/O (dev_io.c).
+ * the ioctl that registers a backing file.  Part of the libfuse 3.14
+ * workaround: deleted with it (compat314.h says when and what else).
  *
  * Copied from the kernel's include/uapi/linux/fuse.h (protocol 7.40+, which
  * Debian 12's <linux/fuse.h> (7.38) and libfuse 3.14 (7.38) predate), with
@@ -22,7 +22,6 @@
 #define IPCFS_FUSE_WRITEBACK_CACHE (1u << 16)
 #define IPCFS_FUSE_INIT_EXT (1u << 30)
 /* fuse_init_in/out.flags2 (bits 32.. of the 64-bit flags) */
-#define IPCFS_FUSE2_DIRECT_IO_ALLOW_MMAP (1u << (36 - 32))
 #define IPCFS_FUSE2_PASSTHROUGH (1u << (37 - 32))
 
 /* fuse_open_out.open_flags */
@@ -88,13 +87,8 @@ struct ipcfs_fuse_backing_map {
 };
 
 #define IPCFS_FUSE_DEV_IOC_MAGIC 229
-/* Attaches a newly opened /dev/fuse to the session of the descriptor it is
- * given (-o clone_fd; dev_io.c does it itself with libfuse >= 3.17). */
-#define IPCFS_FUSE_DEV_IOC_CLONE _IOR(IPCFS_FUSE_DEV_IOC_MAGIC, 0, uint32_t)
 #define IPCFS_FUSE_DEV_IOC_BACKING_OPEN \
 	_IOW(IPCFS_FUSE_DEV_IOC_MAGIC, 1, struct ipcfs_fuse_backing_map)
-#define IPCFS_FUSE_DEV_IOC_BACKING_CLOSE \
-	_IOW(IPCFS_FUSE_DEV_IOC_MAGIC, 2, uint32_t)
 
 _Static_assert(sizeof(struct ipcfs_fuse_in_header) == 40, "fuse_in_header");
 _Static_assert(sizeof(struct ipcfs_fuse_init_in) == 64, "fuse_init_in");

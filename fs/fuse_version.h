@@ -5,7 +5,8 @@
  * which takes the size of struct fuse_custom_io there (dev_io.c).  The
  * official passthrough API of 3.17 (FUSE_CAP_PASSTHROUGH,
  * fuse_passthrough_open(), fuse_file_info.backing_id) is visible at 314
- * too: passthrough.c keys on FUSE_CAP_PASSTHROUGH, not on this. */
+ * too: fs/meson.build probes FUSE_CAP_PASSTHROUGH, not this, for
+ * IPCFS_COMPAT314 (compat314.h). */
 #ifndef IPCFS_FUSE_VERSION_H
 #define IPCFS_FUSE_VERSION_H
 #ifndef FUSE_USE_VERSION

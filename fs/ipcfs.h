@@ -25,6 +25,7 @@
 #include "shm_data.h"
 
 struct blocking;
+struct dev_io;
 struct quota;
 
 /* Attribute, send and receive files one user may have open at once (each
@@ -47,6 +48,7 @@ enum key_names {
 struct ipcfs {
 	struct blocking *blocking;
 	struct shm_data *shm_data;
+	struct dev_io *dev_io;  /* the session's I/O (dev_io.h) */
 	size_t shm_size;      /* size of a segment made by mkdir shm/<key> */
 	uid_t daemon_uid;     /* the daemon's euid/egid, restored after */
 	gid_t daemon_gid;     /* creating an object as the caller */

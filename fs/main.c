@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ipcfs.h"
 #include "blocking.h"
+#include "dev_io.h"
 #include "ipcns.h"
 #include "options.h"
 
@@ -56,6 +57,12 @@ static void usage(const char *prog)
 	       "                           /proc/<pid>/ns/ipc), not the daemon's own\n"
 	       "\n", prog, BLOCKING_MAX_WAITERS_PER_USER, BLOCKING_MAX_WAITERS,
 	       BLOCKING_RESERVED_WAITERS, IPCFS_MAX_FILES_PER_USER);
+}
+
+static void cannot_mount(const char *prog, const char *mountpoint, int rc)
+{
+	fuse_log(FUSE_LOG_ERR, "%s: cannot mount on %s: %s\n", prog,
+		 mountpoint, strerror(-rc));
 }
 
 static int run_loop(struct fuse_session *se,
@@ -121,13 +128,25 @@ int main(int argc, char *argv[])
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 
-	/* 3. The mount, with passthrough negotiated by shm_data. */
-	rc = shm_data_mount(se, o.cmdline.mountpoint, o.data_mode,
-			    &fs.shm_data);
+	/* 3. The mount: the data files' state, with passthrough as -o data=
+	 * asks for it (shm_data.h, passthrough.h); the mount; the session's
+	 * own I/O on its descriptor (dev_io.h), which also lets libfuse 3.14
+	 * negotiate passthrough. */
+	rc = shm_data_new(se, o.data_mode, &fs.shm_data);
 	if (rc) {
-		fprintf(stderr, "%s: cannot mount on %s: %s\n", argv[0],
-			o.cmdline.mountpoint, strerror(-rc));
+		cannot_mount(argv[0], o.cmdline.mountpoint, rc);
 		goto out_signals;
+	}
+	errno = 0;
+	if (fuse_session_mount(se, o.cmdline.mountpoint)) {
+		cannot_mount(argv[0], o.cmdline.mountpoint,
+			     errno ? -errno : -EIO);
+		goto out_shm_data;
+	}
+	rc = dev_io_new(se, shm_data_io_filter(fs.shm_data), &fs.dev_io);
+	if (rc) {
+		cannot_mount(argv[0], o.cmdline.mountpoint, rc);
+		goto out_mount;
 	}
 
 	/* 4. Into the background (a fork: no thread may exist yet). */
@@ -151,6 +170,8 @@ int main(int argc, char *argv[])
 	ipcfs_files_clear();
 out_mount:
 	fuse_session_unmount(se);
+	dev_io_free(fs.dev_io);
+out_shm_data:
 	shm_data_destroy(fs.shm_data);
 out_signals:
 	fuse_remove_signal_handlers(se);

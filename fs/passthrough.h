@@ -1,17 +1,26 @@
 /*
- * passthrough — FUSE kernel passthrough for shm_data: asking for it at
- * FUSE_INIT, registering backing files with /dev/fuse, and answering OPEN
- * with a backing id.  Private to shm_data.c.
+ * passthrough — FUSE kernel passthrough for shm data files (shm_data.h):
+ * whether to ask for it, the one place where FUSE_INIT decides it
+ * (passthrough_init()), registering backing files with /dev/fuse, and
+ * answering OPEN with a backing id.  Private to shm_data.c, whose state
+ * holds a struct passthrough.
  *
  * With libfuse >= 3.17 (FUSE_CAP_PASSTHROUGH defined) this is libfuse's
- * own API.  libfuse 3.14 has none, so a filter on the session's I/O
- * (dev_io.h) notes the kernel's FUSE_INIT request and what it offers and
- * patches libfuse's INIT reply (FUSE_INIT_EXT, flags2 FUSE_PASSTHROUGH,
- * max_stack_depth 1, writeback cache off), and OPEN is answered with a 16-byte fuse_open_out carrying
- * FOPEN_PASSTHROUGH and the backing id.  The kernel (protocol 7.40+) does
- * the rest: the file's read, write and mmap go to the backing file.
+ * own API.  libfuse 3.14 has none: then (IPCFS_COMPAT314, set by
+ * fs/meson.build) the same decisions are carried out by compat314.h, which
+ * stands apart so that it can be deleted with 3.14.
  *
- * The filter is one static object: a process serves one session.
+ * How a data file comes to be the segment under mmap, start to end:
+ *   1. main: shm_data_new() (here: passthrough_setup(), whether to ask),
+ *      the mount, and the session's I/O (dev_io_new()) with
+ *      shm_data_io_filter() (here: passthrough_io_filter(), libfuse 3.14's
+ *      view of INIT; NULL otherwise);
+ *   2. FUSE_INIT: the filesystem's init callback, shm_data_init() →
+ *      passthrough_init(): granted if asked for and offered, else refused
+ *      (data=passthrough) or the fallback;
+ *   3. each first open of a segment: shm_data.c registers the segment's
+ *      shmem file (passthrough_backing_open()), and every open is answered
+ *      with its id (passthrough_reply_open()); the kernel maps the file.
  */
 #ifndef IPCFS_PASSTHROUGH_H
 #define IPCFS_PASSTHROUGH_H
@@ -22,31 +31,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev_io.h"
+#if IPCFS_COMPAT314
+#include "compat314.h"
+#endif
+
 struct passthrough {
 	struct fuse_session *se;
 	bool ask;      /* ask the kernel for passthrough at INIT */
 	bool required; /* refuse INIT (and end the session) without it */
 	/* Set while INIT is answered, read by every open. */
-	atomic_bool offered; /* the kernel offered passthrough */
 	atomic_bool granted; /* it was asked for and may be used */
 	atomic_int error;    /* -errno when required and not granted */
-	/* The INIT request seen by the read hook (libfuse 3.14 path). */
-	atomic_bool init_pending;
-	uint64_t init_unique;
+#if IPCFS_COMPAT314
+	struct compat314 compat; /* libfuse 3.14: INIT and OPEN by hand */
+#endif
 };
 
-/* True if this process has CAP_SYS_ADMIN, which the kernel requires of the
- * daemon for every backing file. */
-bool passthrough_capable(void);
+/* Sets pt up for session se: to ask for passthrough at INIT if want and
+ * this process may have backing files (CAP_SYS_ADMIN); required: no mount
+ * without it.  Returns 0, or -EPERM (an error logged) when required and
+ * the process lacks CAP_SYS_ADMIN. */
+int passthrough_setup(struct passthrough *pt, struct fuse_session *se,
+		      bool want, bool required);
 
-/* fuse_session_mount(se, mountpoint), then the session's I/O (dev_io.h),
- * with the INIT filter when pt->ask.
- * Returns 0 or -errno (nothing mounted then). */
-int passthrough_mount(struct passthrough *pt, struct fuse_session *se,
-		      const char *mountpoint);
+/* What the session's I/O must carry for INIT to negotiate passthrough
+ * (dev_io_new()): compat314's filter on libfuse 3.14 when pt asks, else
+ * NULL. */
+const struct dev_io_filter *passthrough_io_filter(struct passthrough *pt);
 
-/* For the filesystem's init callback: asks for passthrough through
- * libfuse's API where it has one, and keeps the writeback cache off. */
+/* For the filesystem's init callback (before it returns): decides, for
+ * every libfuse, whether passthrough is on (granted), and keeps the
+ * writeback cache off when it may be.  With required and a kernel that
+ * does not offer it: INIT is refused (3.14) and the session ended, an
+ * error logged, pt->error set. */
 void passthrough_init(struct passthrough *pt, struct fuse_conn_info *conn);
 
 /* Registers fd as a backing file.  Returns its id (> 0) or -errno: -EPERM

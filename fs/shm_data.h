@@ -30,6 +30,7 @@
 
 #include "fuse_version.h"
 #include <fuse_lowlevel.h>
+#include "dev_io.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -44,31 +45,25 @@ enum shm_data_mode {
 };
 
 /*
- * The module's state without a mount: shm_data_mount() without the
- * mount, for a session whose requests come from elsewhere (the fuzz
- * targets).  Returns 0 or -EPERM (logged) as shm_data_mount() does.
+ * The module's state, for session se (which need not be mounted yet: its
+ * descriptor registers backing files, and an INIT that refuses
+ * passthrough ends it).  Returns 0 and the state, or -errno: -EPERM (an
+ * error logged) for SHM_DATA_PASSTHROUGH without CAP_SYS_ADMIN.
+ * SHM_DATA_AUTO without CAP_SYS_ADMIN is the fallback.  shm_data_destroy()
+ * after the session's loop.
  */
-int shm_data_new(enum shm_data_mode mode, struct shm_data **out);
+int shm_data_new(struct fuse_session *se, enum shm_data_mode mode,
+		 struct shm_data **out);
 
-/*
- * Mounts se on mountpoint in place of fuse_session_mount(), arranging for
- * FUSE_INIT to negotiate passthrough when mode allows it.  Returns 0 and the
- * module's state, or -errno: -EPERM (an error logged) for
- * SHM_DATA_PASSTHROUGH without CAP_SYS_ADMIN.  fuse_session_unmount()
- * unmounts as usual; shm_data_destroy() after it.  SHM_DATA_AUTO without
- * CAP_SYS_ADMIN is the fallback.
- */
-int shm_data_mount(struct fuse_session *se, const char *mountpoint,
-		   enum shm_data_mode mode, struct shm_data **out);
+/* What the session's I/O must carry for FUSE_INIT to negotiate
+ * passthrough: the filter for dev_io_new() (dev_io.h), NULL when none is
+ * needed (passthrough.h). */
+const struct dev_io_filter *shm_data_io_filter(struct shm_data *sd);
 
-/* For the filesystem's init callback (before it returns): asks for
- * passthrough where libfuse has an API for it (>= 3.17), keeps the
- * writeback cache off when passthrough may be used.  Needed: on libfuse
- * 3.14 the INIT reply is patched instead, but call it all the same. */
+/* For the filesystem's init callback (before it returns): decides
+ * whether passthrough is on (passthrough_init()), and keeps the writeback
+ * cache off when it may be. */
 void shm_data_init(struct shm_data *sd, struct fuse_conn_info *conn);
-
-/* True once INIT negotiated passthrough (for logging and for tests). */
-bool shm_data_passthrough_active(const struct shm_data *sd);
 
 /* 0, or -errno when the mode could not be honoured: with
  * SHM_DATA_PASSTHROUGH and a kernel that does not offer passthrough, INIT
@@ -81,14 +76,16 @@ int shm_data_error(const struct shm_data *sd);
  * (fuse_req_ctx(req)), whose limits it checks. */
 void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 		   struct fuse_file_info *fi);
-/* Answers read and write of an open data file (fallback path: under
- * passthrough the kernel does these itself). */
+/* Answers read and write of an open data file (in the fallback, and for
+ * opens for writing under passthrough: the kernel reads the segment
+ * itself for the others). */
 void shm_data_read(struct shm_data *sd, fuse_req_t req, size_t size,
 		   off_t off, struct fuse_file_info *fi);
 void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi);
-/* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or -errno and
- * does not reply (the dispatcher answers with the node's attributes). */
+/* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or the
+ * negated errno for the caller (ipcfs_errno()'s, fs_errno.h) and does not
+ * reply (the dispatcher answers with the node's attributes). */
 int shm_data_truncate(struct shm_data *sd, int shmid, off_t size);
 /* Answers release of an open data file and frees what open took. */
 void shm_data_release(struct shm_data *sd, fuse_req_t req,

@@ -1097,7 +1097,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	se = fuse_session_new(&args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
 	CHECK(se, "fuse_session_new");
 	fuse_opt_free_args(&args);
-	CHECK(shm_data_new(SHM_DATA_FALLBACK, &fs.shm_data) == 0,
+	CHECK(shm_data_new(se, SHM_DATA_FALLBACK, &fs.shm_data) == 0,
 	      "shm_data_new");
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	CHECK(fd >= 0, "/dev/null");
