@@ -482,7 +482,8 @@ int waiters_start(struct waiters **out, const struct blocking_limits *limits)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&ws->reaper, &ws->attr, reaper_main, ws);
+	/* The reaper gets the default stack: the small one marks waiters. */
+	rc = pthread_create(&ws->reaper, NULL, reaper_main, ws);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		goto err_attr;
