@@ -27,7 +27,8 @@
 #endif
 #endif
 
-/* Stack of a waiter thread: it only makes system calls and answers. */
+/* Stack of a waiter thread: it only makes system calls and answers.  (The
+ * test of a refused thread, test_fs_waiter_limits.py, tells waiters by it.) */
 #ifdef WAITER_ASAN
 #define WAITER_STACK_SIZE (512 * 1024)
 #else
