@@ -109,6 +109,12 @@ static struct ipcore_msgbuf *mq_buf_dup(const struct ipcore_msgbuf *from,
 	return buf;
 }
 
+/* The blocking send of a waiter: w->buf, w->len bytes. */
+static ssize_t mq_send_call(struct waiter *w)
+{
+	return ipcore_mq_send(w->id, w->buf, w->len, 0);
+}
+
 static int mq_try_give_back(int id, const struct ipcore_msgbuf *buf,
 			    size_t len)
 {
@@ -124,13 +130,10 @@ static int mq_try_give_back(int id, const struct ipcore_msgbuf *buf,
  */
 static void mq_give_back(struct waiter *w, size_t len, int rc)
 {
-	while (rc == -EAGAIN || rc == -EINTR) {
-		if (!waiter_enter(w, true))
-			break;
-		rc = ipcore_mq_send(w->id, w->buf, len, 0);
-		waiter_leave(w);
-	}
+	w->len = len;
 	if (rc == -EAGAIN || rc == -EINTR)
+		rc = (int)waiter_call(w, true, mq_send_call);
+	if (rc == -EAGAIN || rc == -EINTR) /* stopping: one last try */
 		rc = ipcore_mq_send(w->id, w->buf, len, IPC_NOWAIT);
 	mq_lost_unless_gone(w->id, w->buf, len, rc);
 }
@@ -138,7 +141,7 @@ static void mq_give_back(struct waiter *w, size_t len, int rc)
 /* The job of a give-back's own waiter (no request). */
 static void mq_give_back_run(struct waiter *w)
 {
-	mq_give_back(w, w->size, -EAGAIN);
+	mq_give_back(w, w->len, -EAGAIN);
 }
 
 /* The same from a libfuse worker: tries once, and leaves the waiting for
@@ -166,7 +169,7 @@ static void mq_give_back_later(struct blocking *b, uid_t uid, int id,
 	}
 	if (w) {
 		w->id = id;
-		w->size = len;
+		w->len = len;
 		err = waiter_launch(w, mq_give_back_run);
 	}
 	if (err)
@@ -180,20 +183,9 @@ static void mq_give_back_later(struct blocking *b, uid_t uid, int id,
 /* The waiter's job: the send without IPC_NOWAIT. */
 static void mq_send_run(struct waiter *w)
 {
+	int rc = (int)waiter_call(w, false, mq_send_call);
 	fuse_req_t req;
 	bool stop;
-	int rc;
-
-	for (;;) {
-		if (!waiter_enter(w, false)) {
-			rc = -EINTR;
-			break;
-		}
-		rc = ipcore_mq_send(w->id, w->buf, w->size, 0);
-		waiter_leave(w);
-		if (rc != -EINTR)
-			break;
-	}
 
 	/* A message sent stays sent: its close succeeds even if the caller
 	 * was interrupted at that instant. */
@@ -259,7 +251,7 @@ void mq_wait_send(struct blocking *b, fuse_req_t req, int msqid, long type,
 	}
 	w->id = msqid;
 	w->type = type;
-	w->size = len;
+	w->len = len;
 	waiter_launch(w, mq_send_run);
 }
 
@@ -382,46 +374,40 @@ bool mq_wait_delivered(struct blocking *b, const struct blocking_rx *rx)
 /* Receive                                                            */
 /* ------------------------------------------------------------------ */
 
-/* The waiter's job: the receive without IPC_NOWAIT, into w->buf (grown
- * should a message be longer than MSGMAX was when the wait began). */
+/* The blocking receive of a waiter, into w->buf (w->cap bytes).  A
+ * message longer than that (MSGMAX was raised while it waited, or lowered
+ * after the send) grows the buffer, and the call is made again (-EINTR,
+ * for waiter_call()). */
+static ssize_t mq_receive_call(struct waiter *w)
+{
+	ssize_t n = ipcore_mq_receive(w->id, w->buf, w->cap, w->type, 0);
+	struct ipcore_msgbuf *nb;
+	size_t cap;
+
+	if (n != -E2BIG)
+		return n;
+	cap = mq_msgmax();
+	if (cap <= w->cap)
+		cap = mq_longer_cap(w->id, w->cap);
+	if (!cap)
+		return n; /* the queue changed: E2BIG, as a read too small */
+	nb = realloc(w->buf, ipcore_msgbuf_size(cap));
+	if (!nb)
+		return -ENOMEM;
+	w->buf = nb;
+	w->cap = cap;
+	return -EINTR;
+}
+
+/* The waiter's job: the receive without IPC_NOWAIT. */
 static void mq_receive_run(struct waiter *w)
 {
+	ssize_t n = waiter_call(w, false, mq_receive_call);
 	struct waiters *ws = w->ws;
 	fuse_req_t req;
 	bool stop, eof = false;
 	char *rest = NULL;
-	ssize_t n;
 	int err = 0;
-
-	for (;;) {
-		if (!waiter_enter(w, false)) {
-			n = -EINTR;
-			break;
-		}
-		n = ipcore_mq_receive(w->id, w->buf, w->cap, w->type, 0);
-		waiter_leave(w);
-		if (n == -E2BIG) {
-			/* Longer than MSGMAX is now: MSGMAX was raised while
-			 * it waited, or lowered after the send. */
-			size_t cap = mq_msgmax();
-			struct ipcore_msgbuf *nb;
-
-			if (cap <= w->cap)
-				cap = mq_longer_cap(w->id, w->cap);
-			if (!cap)
-				break;
-			nb = realloc(w->buf, ipcore_msgbuf_size(cap));
-			if (!nb) {
-				n = -ENOMEM;
-				break;
-			}
-			w->buf = nb;
-			w->cap = cap;
-			continue;
-		}
-		if (n != -EINTR)
-			break;
-	}
 
 	if (n >= 0) {
 		waiter_caller_gone(w);

@@ -42,25 +42,17 @@ static void sem_give_back(struct waiters *ws, int id, unsigned short num,
 			 "back\n", id, num, -delta);
 }
 
+static ssize_t sem_op_call(struct waiter *w)
+{
+	return ipcore_sem_op(w->id, w->num, w->delta, 0, NULL);
+}
+
 /* The waiter's job: the semop without IPC_NOWAIT. */
 static void sem_wait_run(struct waiter *w)
 {
+	int rc = (int)waiter_call(w, false, sem_op_call);
 	fuse_req_t req;
 	bool stop, back;
-	int rc;
-
-	/* A stray EINTR (not ours) waits again; waiter_enter() says when
-	 * not. */
-	for (;;) {
-		if (!waiter_enter(w, false)) {
-			rc = -EINTR;
-			break;
-		}
-		rc = ipcore_sem_op(w->id, w->num, w->delta, 0, NULL);
-		waiter_leave(w);
-		if (rc != -EINTR)
-			break;
-	}
 
 	if (rc == 0)
 		waiter_caller_gone(w);

@@ -311,7 +311,9 @@ bool waiter_req_interrupted(fuse_req_t req)
 	return true;
 }
 
-bool waiter_enter(struct waiter *w, bool answered)
+/* Marks w as inside a blocking call; false (and not marked) when it must
+ * not wait any more. */
+static bool waiter_enter(struct waiter *w, bool answered)
 {
 	struct waiters *ws = w->ws;
 	bool go;
@@ -323,7 +325,7 @@ bool waiter_enter(struct waiter *w, bool answered)
 	return go;
 }
 
-void waiter_leave(struct waiter *w)
+static void waiter_leave(struct waiter *w)
 {
 	struct waiters *ws = w->ws;
 
@@ -331,6 +333,20 @@ void waiter_leave(struct waiter *w)
 	w->in_call = false;
 	pthread_cond_broadcast(&ws->left_cv);
 	pthread_mutex_unlock(&ws->lock);
+}
+
+ssize_t waiter_call(struct waiter *w, bool answered,
+		    ssize_t (*call)(struct waiter *w))
+{
+	ssize_t rc;
+
+	do {
+		if (!waiter_enter(w, answered))
+			return -EINTR;
+		rc = call(w);
+		waiter_leave(w);
+	} while (rc == -EINTR);
+	return rc;
 }
 
 fuse_req_t waiter_take_req_locked(struct waiter *w, bool *stop)

@@ -26,11 +26,8 @@
  *
  * A job's function follows one pattern:
  *
- *	while (waiter_enter(w, false)) {       // false: interrupted, stopping
- *		rc = the blocking call;
- *		waiter_leave(w);
- *		if (rc != -EINTR) break;       // a stray EINTR waits again
- *	}
+ *	rc = waiter_call(w, false, the blocking call);  // -EINTR: interrupted
+ *	waiter_caller_gone(w);                 // if the call took something
  *	req = waiter_take_req(w, &stop);       // interrupts do nothing now
  *	answer req, or give back what was taken if stop or the reply fails
  *
@@ -86,7 +83,8 @@ struct waiter {
 	unsigned short num;
 	short delta;
 	long type;
-	size_t size;       /* ack (sem), length (send), capacity (receive) */
+	size_t size;       /* ack (sem), the read's size (receive) */
+	size_t len;        /* the message's length (send, give-back) */
 	size_t cap;        /* receive: buf's capacity (MSGMAX) */
 	struct blocking_rx *rx;
 	struct ipcore_msgbuf *buf; /* the job's own, freed with the slot */
@@ -131,12 +129,15 @@ fuse_req_t waiter_cancel(struct waiter *w);
  */
 int waiter_launch(struct waiter *w, void (*run)(struct waiter *w));
 
-/* Marks w as inside a blocking call; false (and not marked) when it must
- * not wait any more.  A wait answered already (a give-back) only stops
- * for waiters_stop(). */
-bool waiter_enter(struct waiter *w, bool answered);
-/* w has left its blocking call. */
-void waiter_leave(struct waiter *w);
+/*
+ * Makes call(w), a system call that may block, until it returns something
+ * other than -EINTR (a stray signal, or a call to make again), or w must
+ * not wait any more: then -EINTR.  Only a wait nobody is answered for
+ * (answered: a give-back) goes on once its caller interrupted; every wait
+ * ends at waiters_stop().  The retry loop of every job, written once.
+ */
+ssize_t waiter_call(struct waiter *w, bool answered,
+		    ssize_t (*call)(struct waiter *w));
 
 /* Marks w interrupted when its caller is being killed (see above); true
  * then.  Call after a wait took something, before waiter_take_req(). */
