@@ -98,6 +98,10 @@
 #include "fuse_version.h"
 #include <fuse_lowlevel.h>
 
+struct mq_polls;
+struct msgbufs;
+struct waiters;
+
 /* The shared pool of waiters (see LIMITS above). */
 #define BLOCKING_MAX_WAITERS 8192
 

@@ -1,6 +1,7 @@
 /*
  * msgbuf — per-thread message buffers (see msgbuf.h).
  */
+#include "config.h"
 #include "msgbuf.h"
 #include "ipcore.h"
 

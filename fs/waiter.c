@@ -6,7 +6,6 @@
 #include "config.h"
 #include "waiter.h"
 #include "blocking.h"
-#include "ipcore.h"
 #include "quota.h"
 
 #include <errno.h>
