@@ -90,9 +90,9 @@ struct waiter {
 	struct ipcore_msgbuf *buf; /* the job's own, freed with the slot */
 };
 
-/* Creates an engine (and its reaper thread) and
- * installs the wake-up signal's handler.  limits may be NULL (the
- * defaults).  Returns 0 or -errno. */
+/* Creates an engine (and its reaper thread) and installs the wake-up
+ * signal's handler.  limits may be NULL (the defaults).  Returns 0 or
+ * -errno. */
 int waiters_start(struct waiters **out, const struct blocking_limits *limits);
 
 /* Ends every pending wait (their callers get EINTR; a give-back in
