@@ -132,9 +132,10 @@ int waiter_launch(struct waiter *w, void (*run)(struct waiter *w));
 /*
  * Makes call(w), a system call that may block, until it returns something
  * other than -EINTR (a stray signal, or a call to make again), or w must
- * not wait any more: then -EINTR.  Only a wait nobody is answered for
- * (answered: a give-back) goes on once its caller interrupted; every wait
- * ends at waiters_stop().  The retry loop of every job, written once.
+ * not wait any more: then -EINTR.  answered says that w's caller was
+ * answered already (a give-back): such a wait goes on once its caller
+ * interrupted; every wait ends at waiters_stop().  The retry loop of
+ * every job, written once.
  */
 ssize_t waiter_call(struct waiter *w, bool answered,
 		    ssize_t (*call)(struct waiter *w));
