@@ -6,7 +6,7 @@
  * The daemon does not switch namespaces per call: it moves into the one
  * served, once, with setns(CLONE_NEWIPC), before it has any other thread.
  * setns() moves only the calling thread, and every thread made after
- * (libfuse's workers, the waiters of blocking.c) inherits its namespaces
+ * (libfuse's workers, the waiters of waiter.c) inherits its namespaces
  * from the thread that makes it, as does the child of fuse_daemonize()'s
  * fork: so every IPC call the daemon makes, from any thread, is in the
  * namespace served.  Its mount namespace, user namespace and credentials

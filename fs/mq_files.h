@@ -2,13 +2,13 @@
  * mq_files — what an open message file keeps between its calls (issue 9,
  * "one shell command, one message"): the message a send file gathers until
  * its close, and the copy that a peek or messages/<i> file reads from.
- * The receive side's state is blocking.h's struct blocking_rx (a waiter
+ * The receive side's state is mq_wait.h's struct blocking_rx (a waiter
  * fills it).
  *
  * SEND.  One open for writing of send (or type/<t>/send) is one message:
  * every write(2) appends to the open's buffer, and the message goes at
  * close(2), in the FUSE FLUSH the kernel sends for it, so that close(2)
- * returns the send's error, waits on a full queue (blocking.c's waiter:
+ * returns the send's error, waits on a full queue (mq_wait.c's waiter:
  * interruptible, nothing sent when interrupted, per-user waiter limits),
  * and gives EAGAIN under O_NONBLOCK (nothing sent).  A descriptor that is
  * dup'ed, or inherited by a child, is one open with several closes, each a
@@ -42,7 +42,7 @@
  * without closing (the kernel closes its files) sends its message, but
  * does not wait for room: an exiting process cannot be interrupted, and
  * would hang unkillable on a full queue.  The message is handed to a
- * waiter of the daemon (blocking_mq_send_detached(), counted for the
+ * waiter of the daemon (mq_wait_send_detached(), counted for the
  * writer's user), which sends it once there is room.
  *
  * Memory: one buffer per open, allocated as written, never longer than

@@ -6,11 +6,13 @@
  */
 #include "ipcfs.h"
 #include "access.h"
-#include "blocking.h"
 #include "listing.h"
 #include "mq_files.h"
+#include "mq_poll.h"
+#include "mq_wait.h"
 #include "names.h"
 #include "quota.h"
+#include "sem_wait.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -960,7 +962,7 @@ static void msg_handle_free(struct open_file *f)
 {
 	struct msg_handle *h = (struct msg_handle *)f;
 
-	blocking_rx_free(&h->rx);
+	mq_wait_rx_free(&h->rx);
 	mq_open_destroy(&h->mq);
 	free(h);
 }
@@ -1263,9 +1265,9 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* The rest of a message this open took is the reader's, even
 		 * once its queue is gone: it comes from the open, not the
 		 * queue.  Taking one is a msgrcv, checked as such. */
-		if (blocking_mq_delivered(fs->blocking, &h->rx)) {
-			blocking_mq_receive(fs->blocking, req, -1, h->type,
-					    size, true, &h->rx);
+		if (mq_wait_delivered(fs->blocking, &h->rx)) {
+			mq_wait_receive(fs->blocking, req, -1, h->type,
+					size, true, &h->rx);
 			return;
 		}
 		rc = resolve_for_call(req, ino, &n, MAY_READ);
@@ -1273,8 +1275,8 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		blocking_mq_receive(fs->blocking, req, n.p.id, h->type, size,
-				    fi->flags & O_NONBLOCK, &h->rx);
+		mq_wait_receive(fs->blocking, req, n.p.id, h->type, size,
+				fi->flags & O_NONBLOCK, &h->rx);
 		return;
 	case ROLE_PEEK:
 	case ROLE_MSG:
@@ -1329,9 +1331,9 @@ static void write_op(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	blocking_sem_op(ipcfs_of(req)->blocking, req, n.p.id,
-			(unsigned short)n.p.param, (short)delta, nonblock,
-			size);
+	sem_wait_op(ipcfs_of(req)->blocking, req, n.p.id,
+		    (unsigned short)n.p.param, (short)delta, nonblock,
+		    size);
 }
 
 static void ipcfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -1390,9 +1392,9 @@ static void ipcfs_release(fuse_req_t req, fuse_ino_t ino,
 		 * carries no caller (uid 0, pid 0): the open checked. */
 		if (f->role == ROLE_SEND && mq_send_release_due(&h->mq) &&
 		    !resolve_for_call(req, ino, &n, 0))
-			blocking_mq_send_detached(ipcfs_of(req)->blocking,
-						  h->link.uid, n.p.id, h->type,
-						  NULL, 0);
+			mq_wait_send_detached(ipcfs_of(req)->blocking,
+					      h->link.uid, n.p.id, h->type,
+					      NULL, 0);
 		open_handle_free(req, &h->link);
 	}
 	if ((f && f->role == ROLE_ATTR) ||
@@ -1443,17 +1445,17 @@ static void ipcfs_flush(fuse_req_t req, fuse_ino_t ino,
 		if (!rc && who == MQ_CALLER_EXITING) {
 			/* Nobody to wait for room: an exiting process cannot
 			 * be interrupted (mq_files.h). */
-			blocking_mq_send_detached(ipcfs_of(req)->blocking,
-						  h->link.uid, n.p.id, h->type,
-						  data, len);
+			mq_wait_send_detached(ipcfs_of(req)->blocking,
+					      h->link.uid, n.p.id, h->type,
+					      data, len);
 			free(data);
 			fuse_reply_err(req, 0);
 			return;
 		}
 		if (!rc) {
-			blocking_mq_send(ipcfs_of(req)->blocking, req, n.p.id,
-					 h->type, data ? data : "", len,
-					 nonblock);
+			mq_wait_send(ipcfs_of(req)->blocking, req, n.p.id,
+				     h->type, data ? data : "", len,
+				     nonblock);
 			free(data);
 			return;
 		}
@@ -1477,9 +1479,9 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino,
 	 * that the caller may no longer read, is not watched: the read that
 	 * the poll wakes says why. */
 	if (f && f->role == ROLE_RECEIVE &&
-	    !blocking_mq_delivered(b, &h->rx)) {
+	    !mq_wait_delivered(b, &h->rx)) {
 		if (!resolve_for_call(req, ino, &n, MAY_READ)) {
-			blocking_mq_poll(b, req, n.p.id, h->type, ph);
+			mq_poll_answer(b, req, n.p.id, h->type, ph);
 			return;
 		}
 		events = POLLIN | POLLERR;

@@ -1,7 +1,7 @@
 """The calls that wait, through the mount as a user makes them: receive on
 an empty queue, send on a full one, P and Z on a semaphore; O_NONBLOCK,
 interrupts, poll, and that nothing is ever lost or taken for a caller who is
-gone (fs/blocking.c)."""
+gone (fs/blocking.h: fs/waiter.c, sem_wait.c, mq_wait.c, mq_poll.c)."""
 
 import errno
 import os

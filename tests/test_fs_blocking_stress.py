@@ -4,7 +4,7 @@ handled signal) at random moments, and exact accounting at the end: every
 message whose send succeeded was received exactly once (into a shared page,
 so that even a reader killed right after its read counts) or is still
 queued, no interrupted send sent anything, and the semaphore's value is
-within what the P-ers can explain (fs/blocking.c)."""
+within what the P-ers can explain (fs/waiter.c, sem_wait.c, mq_wait.c)."""
 
 import ctypes
 import mmap

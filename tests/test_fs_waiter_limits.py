@@ -320,7 +320,7 @@ def test_bad_limits_are_refused(ipcfs_bin, opt):
 
 # Makes pthread_create() fail with EAGAIN, while the file named by
 # $IPCFS_TEST_NO_THREADS exists, for threads with a 64 KiB stack: the
-# daemon's waiters (BLK_STACK_SIZE), not libfuse's workers.
+# daemon's waiters (WAITER_STACK_SIZE in fs/waiter.c), not libfuse's workers.
 NO_THREADS_SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
