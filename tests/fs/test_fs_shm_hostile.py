@@ -30,8 +30,8 @@ import pytest
 
 import ipc_raw as raw
 from fs_paths import as_nobody
-from hugepages import (NR_HUGEPAGES, NR_OVERCOMMIT_HUGEPAGES, meminfo,
-                       read_int, write_int)
+from hugepages import (NR_HUGEPAGES, NR_OVERCOMMIT_HUGEPAGES,
+                       huge_pages_lock, meminfo, read_int, write_int)
 from nobody_daemon import NobodyDaemon
 from suite import FS_CHILDREN, Mount, wait_until
 
@@ -133,28 +133,32 @@ def no_huge_pages():
     """The machine with no huge page to give: nr_hugepages and
     nr_overcommit_hugepages 0 for the test, restored after it on every
     path.  Yields the huge page size; skips where the kernel cannot make
-    SHM_HUGETLB|SHM_NORESERVE segments."""
+    SHM_HUGETLB|SHM_NORESERVE segments.  The pool is the machine's: the
+    test holds the lock suites beside this one take turns on it with."""
     size = _huge_page_size()
     if size == 0 or not os.path.exists(NR_HUGEPAGES):
         pytest.skip("the kernel has no huge pages (no Hugepagesize)")
     with open("/proc/filesystems") as f:
         if "hugetlbfs" not in f.read():
             pytest.skip("the kernel has no hugetlbfs")
-    saved = [(p, read_int(p)) for p in (NR_HUGEPAGES, NR_OVERCOMMIT_HUGEPAGES)
-             if os.path.exists(p)]
-    try:
-        for p, _ in saved:
-            write_int(p, 0)
+    with huge_pages_lock():
+        saved = [(p, read_int(p))
+                 for p in (NR_HUGEPAGES, NR_OVERCOMMIT_HUGEPAGES)
+                 if os.path.exists(p)]
         try:
-            probe = create(raw.IPC_PRIVATE, size, SHM_HUGETLB | SHM_NORESERVE)
-        except OSError as e:
-            pytest.skip("cannot make a SHM_HUGETLB|SHM_NORESERVE segment: %s"
-                        % e)
-        raw.remove("shm", probe)
-        yield size
-    finally:
-        for p, value in saved:
-            write_int(p, value)
+            for p, _ in saved:
+                write_int(p, 0)
+            try:
+                probe = create(raw.IPC_PRIVATE, size,
+                               SHM_HUGETLB | SHM_NORESERVE)
+            except OSError as e:
+                pytest.skip("cannot make a SHM_HUGETLB|SHM_NORESERVE "
+                            "segment: %s" % e)
+            raw.remove("shm", probe)
+            yield size
+        finally:
+            for p, value in saved:
+                write_int(p, value)
 
 
 MODES = {"auto": (), "fallback": ("-o", "data=fallback"),

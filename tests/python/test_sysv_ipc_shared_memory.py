@@ -9,6 +9,7 @@ import pytest
 
 import sysv_ipc
 from fs_paths import NOBODY
+from hugepages import NR_HUGEPAGES, huge_pages_lock, read_int, write_int
 from sysv_ipc_support import needs_strace, run_child, traced
 
 CREX = sysv_ipc.IPC_CREX
@@ -455,26 +456,24 @@ def test_ping_pong_between_processes_like_the_upstream_demo(made, child):
 
 # ------------------------------------------------------------ huge pages
 
-NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
-
-
 @pytest.fixture
 def huge_pages():
-    """Sets the pool of huge pages with set(n); restores it afterwards."""
-    with open(NR_HUGEPAGES) as f:
-        saved = f.read().strip()
+    """Sets the pool of huge pages with set(n); restores it afterwards.
+    The pool is the machine's: the test holds the lock suites beside this
+    one take turns on it with."""
+    with huge_pages_lock():
+        saved = read_int(NR_HUGEPAGES)
 
-    def set_pool(n):
+        def set_pool(n):
+            try:
+                write_int(NR_HUGEPAGES, n)
+            except OSError as e:
+                pytest.skip("cannot set %s: %s" % (NR_HUGEPAGES, e))
+            return read_int(NR_HUGEPAGES)
         try:
-            with open(NR_HUGEPAGES, "w") as f:
-                f.write(str(n))
-        except OSError as e:
-            pytest.skip("cannot set %s: %s" % (NR_HUGEPAGES, e))
-        with open(NR_HUGEPAGES) as f:
-            return int(f.read())
-    yield set_pool
-    with open(NR_HUGEPAGES, "w") as f:
-        f.write(saved)
+            yield set_pool
+        finally:
+            write_int(NR_HUGEPAGES, saved)
 
 
 def test_huge_pages_that_are_missing_raise_memory_error(huge_pages):
