@@ -3,6 +3,7 @@ children.py, fs_paths.py, nobody_daemon.py, ipc_raw.py)."""
 
 import pytest
 
+import ipc_raw
 from children import Children
 from nobody_daemon import NobodyDaemon
 
@@ -11,6 +12,29 @@ from nobody_daemon import NobodyDaemon
 def mount(ipcfs_mount):
     """A mount with the default options."""
     return ipcfs_mount
+
+
+@pytest.fixture
+def msq(request, mount):
+    """A queue (mode 0666) with the test module's KEY, on the mount."""
+    return ipc_raw.create("mq", request.module.KEY, 0o666)
+
+
+@pytest.fixture
+def semid(request, mount):
+    """A semaphore (mode 0666) with the test module's SEMKEY, on the
+    mount."""
+    return ipc_raw.create("sem", request.module.SEMKEY, 0o666)
+
+
+@pytest.fixture
+def seg(request):
+    """A raw 0644 segment of the test module's SIZE bytes, with its KEY,
+    attached in this process."""
+    shmid = ipc_raw.create("shm", request.module.KEY, 0o644,
+                           size=request.module.SIZE)
+    with ipc_raw.Attached(shmid) as att:
+        yield att
 
 
 @pytest.fixture

@@ -25,11 +25,6 @@ KEY = 4747
 
 
 @pytest.fixture
-def msq(mount):
-    return raw.create("mq", KEY, 0o666)
-
-
-@pytest.fixture
 def q(mount, msq):
     """The queue's directory."""
     return mount.path / "mq" / str(KEY)

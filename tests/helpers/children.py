@@ -5,7 +5,8 @@ see that a caller waits in the daemon.
 - `Children` starts processes (as any user) and kills and reaps them all
   at teardown (the `children` fixture, tests/fs/conftest.py).
 - `outcome(proc)`: the words a child printed, once it ended well.
-- `in_fuse_wait`, `wait_blocked`: a caller sleeps in a FUSE request;
+- `in_fuse_wait`, `wait_blocked`: a caller sleeps in a FUSE request
+  (`still_blocked`: it did not end within a pause);
   `daemon_tasks_in`: how many of the daemon's threads sleep in a kernel
   function (its waiters, counted exactly).
 - `forked_reader`, `race_readers_and_sends`: readers killed as messages
@@ -109,6 +110,12 @@ def in_fuse_wait(pid):
         time.sleep(0.3)
         return True
     return where == "request_wait_answer"
+
+
+def still_blocked(proc, settle=0.3):
+    """True if proc has not ended within settle seconds."""
+    time.sleep(settle)
+    return proc.poll() is None
 
 
 def wait_blocked(proc, timeout=30.0):

@@ -1,7 +1,8 @@
 """Small helpers for the tests that drive an ipcfs mount as a user would:
-files read and written whole, shell commands, the errno a call fails with,
-and the user (nobody) that unprivileged tests run as (as_nobody: a
-preexec_fn that makes a child nobody)."""
+the paths of a queue's and a semaphore's files, files read and written
+whole, shell commands, the errno a call fails with, and the user (nobody)
+that unprivileged tests run as (as_nobody: a preexec_fn that makes a
+child nobody)."""
 
 import os
 import subprocess
@@ -10,6 +11,31 @@ import pytest
 
 KINDS = ("sem", "shm", "mq")  # the mount's directories
 NOBODY = 65534  # uid and gid
+
+
+def mq_dir(mount, key):
+    return mount.path / "mq" / str(key)
+
+
+def receive_path(mount, key, mtype=None):
+    """A queue's receive file, or that of messages of type mtype."""
+    if mtype is None:
+        return mq_dir(mount, key) / "receive"
+    return mq_dir(mount, key) / "type" / str(mtype) / "receive"
+
+
+def send_path(mount, key, mtype=None):
+    """A queue's send file, or that of messages of type mtype."""
+    if mtype is None:
+        return mq_dir(mount, key) / "send"
+    return mq_dir(mount, key) / "type" / str(mtype) / "send"
+
+
+def op_path(mount, key, num=None):
+    """A semaphore's op file (element num of a set)."""
+    if num is None:
+        return mount.path / "sem" / str(key) / "op"
+    return mount.path / "sem" / str(key) / str(num) / "op"
 
 
 def read(path):

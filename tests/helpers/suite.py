@@ -11,7 +11,8 @@
   ...) are named here.
 - The namespaces the suite started in, and the name of the variable that
   marks every process of a session.
-- wait_until, the one way the suite waits for something to happen.
+- wait_until, the one way the suite waits for something to happen, and
+  timed, which times a call.
 
 The session's own state (its directory, its token, the sweeps) stays in
 conftest.py.
@@ -82,6 +83,13 @@ describe_threads = ipc_plugin.describe_threads
 fusermount_u = ipc_plugin.fusermount_u
 list_ipc_ids = ipc_plugin.list_ipc_ids
 remove_all_ipc_objects = ipc_plugin.remove_all_ipc_objects
+
+
+def timed(fn, *args):
+    """(fn(*args), the seconds it took)."""
+    t0 = time.monotonic()
+    value = fn(*args)
+    return value, time.monotonic() - t0
 
 
 def wait_until(predicate, timeout=5.0, interval=0.005):
