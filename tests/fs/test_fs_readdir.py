@@ -405,14 +405,6 @@ def test_removed_object_directory_reads_enoent_or_real_entries(ipcfs_mount):
 # ---------------------------------------------------------------- memory
 
 
-def vmrss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def test_open_directories_cost_the_daemon_no_memory(ipcfs_mount):
     # Each of these opens has read one entry of a listing of 10,000: a
     # daemon that kept the listing per open would hold 400 copies of it
@@ -425,12 +417,12 @@ def test_open_directories_cost_the_daemon_no_memory(ipcfs_mount):
         fd = os.open(m, os.O_RDONLY | os.O_DIRECTORY)
         fds.append(fd)
         getdents(fd, 24)
-        before = vmrss_kib(ipcfs_mount.proc.pid)
+        before = ipc_raw.proc_status(ipcfs_mount.proc.pid, "VmRSS")
         for _ in range(400):
             fd = os.open(m, os.O_RDONLY | os.O_DIRECTORY)
             fds.append(fd)
             assert [e.name for e in getdents(fd, 24)] == ["."]
-        grown = vmrss_kib(ipcfs_mount.proc.pid) - before
+        grown = ipc_raw.proc_status(ipcfs_mount.proc.pid, "VmRSS") - before
         assert grown < 32 * 1024, "the daemon grew by %d KiB" % grown
         # And each still reads the whole listing.
         names = {e.name for e in read_to_end(fds[-1])}

@@ -379,9 +379,15 @@ def shm_fill(ident, byte, size):
 # ---------------------------------------------------------------- processes
 
 
-def thread_count(pid):
+def proc_status(pid, field):
+    """The number of a field of /proc/PID/status ("Threads", "VmRSS" in
+    KiB, ...)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("Threads:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise OSError("no Threads line for %d" % pid)
+    raise OSError("no %s line for %d" % (field, pid))
+
+
+def thread_count(pid):
+    return proc_status(pid, "Threads")
