@@ -30,11 +30,9 @@ to appear under valgrind: /proc/self/mountinfo is polled for up to 120 s.
 """
 
 import argparse
-import ctypes
 import errno
 import mmap
 import os
-import pathlib
 import re
 import select
 import signal
@@ -42,21 +40,9 @@ import subprocess
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = (ROOT / os.environ.get("IPCFS_BUILD", "build")).resolve()
-sys.path.insert(0, str(BUILD / "python"))
-import sysv_ipc  # noqa: E402
-
-IPCFS = BUILD / "fs" / "ipcfs"
-libc = ctypes.CDLL(None, use_errno=True)
-libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
-libc.read.restype = ctypes.c_ssize_t
-libc.write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-libc.write.restype = ctypes.c_ssize_t
-libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong,
-                                               ctypes.c_char_p]
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
-                       ctypes.c_ulong, ctypes.c_ulong]
+import isolated
+from isolated import IPCFS, is_mounted, set_pdeathsig
+import sysv_ipc  # noqa: E402  (BUILD's: isolated put it on sys.path)
 
 VALGRIND = ["valgrind", "--tool=memcheck", "--leak-check=full",
             "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
@@ -69,12 +55,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("  FAIL: " + what, flush=True)
-
-
-def mounted(path):
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == path and " - fuse.ipcfs " in line
-                   for line in f)
 
 
 def errno_of(fn):
@@ -427,10 +407,9 @@ def run_config(scratch, name, opts, heavy):
     out = open(os.path.join(scratch, "daemon-%s.out" % name), "w+")
     d = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                          stderr=subprocess.STDOUT,
-                         preexec_fn=lambda: libc.prctl(1, signal.SIGKILL,
-                                                       0, 0, 0))
+                         preexec_fn=set_pdeathsig)
     deadline = time.monotonic() + 120
-    while not mounted(mnt):
+    while not is_mounted(mnt):
         if d.poll() is not None or time.monotonic() > deadline:
             d.kill()
             d.wait()
@@ -447,7 +426,7 @@ def run_config(scratch, name, opts, heavy):
     finally:
         time.sleep(1)
         subprocess.run(["fusermount3", "-u", mnt])
-        if mounted(mnt):
+        if is_mounted(mnt):
             failures.append("%s: the mount was busy at the end: %s" % (
                 name, subprocess.run(["fuser", "-vm", mnt], text=True,
                                      capture_output=True).stderr))
@@ -481,12 +460,7 @@ def run_config(scratch, name, opts, heavy):
     return (int(errors.group(1)) if errors else None), lost, code
 
 
-def on_sigterm(*a):
-    raise KeyboardInterrupt
-
-
 def main():
-    signal.signal(signal.SIGTERM, on_sigterm)
     ap = argparse.ArgumentParser()
     ap.add_argument("--scratch", required=True)
     ap.add_argument("--quick", action="store_true",
@@ -496,15 +470,7 @@ def main():
     a = ap.parse_args()
     if a.no_valgrind:
         VALGRIND.clear()
-    parent = os.getppid()
-    for ns in ("ipc", "mnt"):
-        if os.readlink("/proc/self/ns/" + ns) == \
-                os.readlink("/proc/%d/ns/%s" % (parent, ns)):
-            raise SystemExit("memcheck: not in a private %s namespace; run "
-                             "scripts/memcheck" % ns)
-    if libc.mount(b"none", a.scratch.encode(), b"tmpfs", 0,
-                  b"mode=0755") != 0:
-        raise SystemExit("memcheck: cannot mount a tmpfs on " + a.scratch)
+    isolated.enter("memcheck", a.scratch)
     configs = [("default", ["-o", "allow_other"], True)]
     if not a.quick:
         configs.append(("single-fallback",

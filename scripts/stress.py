@@ -82,7 +82,6 @@ import errno
 import fcntl
 import mmap
 import os
-import pathlib
 import random
 import re
 import select
@@ -94,23 +93,9 @@ import sys
 import time
 import traceback
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = (ROOT / os.environ.get("IPCFS_BUILD", "build")).resolve()
-sys.path.insert(0, str(BUILD / "python"))
-import sysv_ipc  # noqa: E402
-
-IPCFS = BUILD / "fs" / "ipcfs"
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
-libc.read.restype = ctypes.c_ssize_t
-libc.write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-libc.write.restype = ctypes.c_ssize_t
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
-                       ctypes.c_ulong, ctypes.c_ulong]
-libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong,
-                                               ctypes.c_char_p]
-PR_SET_PDEATHSIG = 1
+import isolated
+from isolated import IPCFS, is_mounted, libc, set_pdeathsig
+import sysv_ipc  # noqa: E402  (BUILD's: isolated put it on sys.path)
 
 # ------------------------------------------------------------------ objects
 # Long-lived objects (accounted exactly, removed only at the end) and
@@ -1196,24 +1181,11 @@ KILLABLE = {"fs-mq", "fs-sem", "fs-misc", "mod-mq", "mod-misc"}
 
 # ------------------------------------------------------------------ coordinator
 
-def is_mounted(path):
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            parts = line.split()
-            if parts[4] == path and " - fuse.ipcfs " in line:
-                return True
-    return False
-
-
 def proc_figures(pid):
     with open("/proc/%d/status" % pid) as f:
         rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
     return {"rss_kib": rss, "fds": len(os.listdir("/proc/%d/fd" % pid)),
             "threads": len(os.listdir("/proc/%d/task" % pid))}
-
-
-def set_pdeathsig():
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Violations(list):
@@ -1515,13 +1487,6 @@ class Coordinator:
               % (self.seed, a.seconds, len(WORKERS), IPCFS,
                  (" under " + a.daemon_prefix) if self.prefix else ""),
               flush=True)
-        # A tmpfs of our own: scratch files vanish with the namespace.
-        if libc.mount(b"none", self.scratch.encode(), b"tmpfs", 0,
-                      b"mode=0755") != 0:
-            raise SystemExit("stress: cannot mount a tmpfs on %s (%s); run "
-                             "through scripts/stress" % (
-                                 self.scratch,
-                                 os.strerror(ctypes.get_errno())))
         os.mkdir(self.mnt)
         os.mkdir(self.logdir)
         self.clog = open(os.path.join(self.logdir, "coord.log"), "w")
@@ -1984,12 +1949,7 @@ class Coordinator:
         return 0
 
 
-def on_sigterm(*a):
-    raise KeyboardInterrupt
-
-
 def main():
-    signal.signal(signal.SIGTERM, on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("seconds", nargs="?", type=int, default=60)
     ap.add_argument("--seed", type=int, default=None)
@@ -2013,12 +1973,8 @@ def main():
     a.threading = a.threading.split(",")
     if a.restarts is None:
         a.restarts = min(5, max(1, a.seconds // 30))
-    parent = os.getppid()
-    for ns in ("ipc", "mnt"):
-        if os.readlink("/proc/self/ns/" + ns) == \
-                os.readlink("/proc/%d/ns/%s" % (parent, ns)):
-            raise SystemExit("stress: not in a private %s namespace; run "
-                             "scripts/stress" % ns)
+    # A tmpfs of our own: scratch files vanish with the namespace.
+    isolated.enter("stress", a.scratch)
     c = Coordinator(a)
     status = 1
     try:

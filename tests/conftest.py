@@ -23,12 +23,15 @@
 - Mount points and temporary files (tempfile, tmp_path) all live in one
   directory per session, so the sweeps touch only this session's mounts,
   never those of another suite running beside it.
+
+The tests are grouped by what they test: core/ (the core's C tests),
+fs/ (the filesystem), python/ (the sysv_ipc module, its plugin and its
+installation) and harness/ (this file's guarantees); each group may add a
+conftest.py of its own.  Code the tests share is in helpers/.
 """
 
 import atexit
-import contextlib
 import ctypes
-import fcntl
 import os
 import pathlib
 import shutil
@@ -36,50 +39,23 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = (ROOT / os.environ.get("IPCFS_BUILD", "build")).resolve()
+# The suite's helpers (tests/helpers/) are importable by every test file
+# and child program: shared code lives there, in one place, not in this
+# file (tests never import conftest: each group may have its own).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "helpers"))
 
-# scripts/test-install sets IPCFS_USE_INSTALLED=1 to test the installed copy.
-if os.environ.get("IPCFS_USE_INSTALLED") != "1":
-    sys.path.insert(0, str(BUILD / "python"))
-sys.path.insert(0, str(ROOT / "tests"))
+import suite  # noqa: E402  (puts build/python on sys.path, loads the plugin)
+from suite import (BUILD, SUITE_TOKEN_VAR, ipc_plugin,  # noqa: E402,F401
+                   wait_until)
 
-# The generic pieces (the IPC namespace and its cleanup, Mount and the
-# mount fixtures) are the pytest plugin shipped with the module: one
-# implementation, which the suite thereby tests.  Installed, the package's
-# own copy, which pytest loads through its pytest11 entry point (so
-# scripts/test-install checks that the entry point works).  Otherwise the
-# source file itself, loaded by path: build/python holds the module as a
-# plain extension module, not a package, so sysv_ipc.pytest_plugin cannot
-# be imported from there.
-if os.environ.get("IPCFS_USE_INSTALLED") == "1":
-    from sysv_ipc import pytest_plugin as ipc_plugin
-else:
-    def _load_plugin_source():
-        import importlib.util
-        name = "sysv_ipc_pytest_plugin"  # not importable any other way
-        spec = importlib.util.spec_from_file_location(
-            name, ROOT / "python" / "pytest_plugin.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-    if "sysv_ipc" in sys.modules:
-        # An installed package's plugin, loaded through its entry point,
-        # brought the installed module in before build/python was put on
-        # sys.path: the suite would test that copy, not this tree's.
-        raise pytest.UsageError(
-            "sysv_ipc was imported from %s before the suite started (an "
-            "installed copy's pytest plugin?): run with -p no:sysv_ipc, as "
-            "scripts/test does" % sys.modules["sysv_ipc"].__file__)
-    ipc_plugin = _load_plugin_source()
-    # Its hook and fixtures become this conftest's, as if registered as a
-    # plugin.  (Not through pytest_plugins: pytest would warn that a module
-    # it did not import cannot have its asserts rewritten.)
+if not suite.USE_INSTALLED:
+    # The plugin's hook and fixtures become this conftest's, as if
+    # registered as a plugin.  (Not through pytest_plugins: pytest would
+    # warn that a module it did not import cannot have its asserts
+    # rewritten.)  Installed, pytest loads it through its entry point.
     pytest_addoption = ipc_plugin.pytest_addoption
     ipc_namespace = ipc_plugin.ipc_namespace
     mount_ipcfs = ipc_plugin.mount_ipcfs
@@ -102,11 +78,6 @@ def _enter_private_ipc_namespace():
     except OSError as e:
         raise pytest.UsageError(
             "%s; run the suite as root, as scripts/test does" % e.strerror)
-
-
-# The namespace the suite was started in, to show that it left it.
-ORIGINAL_IPC_NAMESPACE = os.readlink("/proc/self/ns/ipc")
-ORIGINAL_MOUNT_NAMESPACE = os.readlink("/proc/self/ns/mnt")
 
 
 def _enter_private_mount_namespace():
@@ -174,10 +145,9 @@ def _restore_default_interrupt_signals():
         signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
-# Every process the suite starts inherits this variable: the sweeps find
-# them by it (also daemons that detached, children of children, and
-# processes running as another user), and only them.
-SUITE_TOKEN_VAR = "IPCFS_TEST_SESSION"
+# Every process the suite starts inherits SUITE_TOKEN_VAR set to this: the
+# sweeps find them by it (also daemons that detached, children of
+# children, and processes running as another user), and only them.
 SUITE_TOKEN = "%d-%s" % (os.getpid(), os.urandom(6).hex())
 # One directory per session holds every mount point and temporary file
 # (tempfile's default directory points at it, so tmp_path does too).
@@ -199,10 +169,6 @@ def pytest_configure(config):
     os.environ[SUITE_TOKEN_VAR] = SUITE_TOKEN
     _make_session_dir()
     _confine_asan_preload_to_python()
-
-
-list_ipc_ids = ipc_plugin.list_ipc_ids
-_remove_all_ipc_objects = ipc_plugin.remove_all_ipc_objects
 
 
 @pytest.fixture(autouse=True)
@@ -352,12 +318,7 @@ def _remove_session_dir():
 # Mount, the mount_ipcfs and ipcfs_mount fixtures and their helpers are the
 # plugin's (python/pytest_plugin.py), which users get with the package; the
 # suite only says which ipcfs to run: the one this tree built.
-DAEMON_COMPLAINTS = ipc_plugin.DAEMON_COMPLAINTS
-Mount = ipc_plugin.Mount
-_is_mounted = ipc_plugin.is_mounted
-die_with_parent = ipc_plugin.die_with_parent
-describe_threads = ipc_plugin.describe_threads
-_fusermount_u = ipc_plugin.fusermount_u
+_is_mounted = suite.is_mounted  # nested sessions (tests/harness) use it
 
 
 @pytest.fixture
@@ -374,74 +335,3 @@ def ipcfs_binary():
 def ipcfs_bin(ipcfs_binary):
     """The suite's older name for ipcfs_binary."""
     return ipcfs_binary
-
-
-# ---------------------------------------------------------------- huge pages
-
-NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
-NR_OVERCOMMIT_HUGEPAGES = "/proc/sys/vm/nr_overcommit_hugepages"
-# The huge page pool is the machine's, not the namespace's: suites running
-# side by side (other worktrees, CI) take turns on it through this lock.
-HUGE_PAGES_LOCK = "/run/lock/ipcfs-tests-huge-pages.lock"
-
-
-def meminfo():
-    """/proc/meminfo as {name: number} (kB where the kernel says kB)."""
-    with open("/proc/meminfo") as f:
-        return {line.split(":")[0]: int(line.split()[1]) for line in f}
-
-
-@contextlib.contextmanager
-def huge_pages_lock():
-    """Holds the machine-wide lock on the huge page pool."""
-    if not os.path.exists(NR_HUGEPAGES):
-        pytest.skip("this kernel has no huge pages (no hugetlbfs)")
-    os.makedirs(os.path.dirname(HUGE_PAGES_LOCK), exist_ok=True)
-    fd = os.open(HUGE_PAGES_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def read_int(path):
-    with open(path) as f:
-        return int(f.read())
-
-
-def write_int(path, value):
-    with open(path, "w") as f:
-        f.write("%d" % value)
-
-
-@contextlib.contextmanager
-def reserve_huge_pages(count):
-    """Adds count free huge pages to the pool for the block and gives the
-    pool back as it was, on every path.  Skips, saying why, where the kernel
-    has no huge pages or cannot find the memory for them now (it may not,
-    on a machine short of memory or with it fragmented)."""
-    with huge_pages_lock():
-        before = read_int(NR_HUGEPAGES)
-        try:
-            try:
-                write_int(NR_HUGEPAGES, before + count)
-            except OSError as e:
-                pytest.skip("cannot add huge pages: %s" % e)
-            free = meminfo()["HugePages_Free"] - meminfo()["HugePages_Rsvd"]
-            if free < count:
-                pytest.skip("the kernel found memory for %d of %d huge "
-                            "pages" % (max(free, 0), count))
-            yield
-        finally:
-            write_int(NR_HUGEPAGES, before)
-
-
-def wait_until(predicate, timeout=5.0, interval=0.005):
-    """Polls predicate until it is true or timeout; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
