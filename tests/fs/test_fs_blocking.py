@@ -1,8 +1,9 @@
 """The calls that wait, through the mount as a user makes them: receive on
 an empty queue, send on a full one, P and Z on a semaphore; O_NONBLOCK,
 interrupts, and that nothing is ever lost or taken for a caller who is
-gone (fs/blocking.h: fs/waiter.c, sem_wait.c, mq_wait.c).  Poll: test_fs_blocking_poll.py; many callers,
-kill races and the daemon's stop: test_fs_blocking_many.py."""
+gone (fs/blocking.h: fs/waiter.c, sem_wait.c, mq_wait.c).  Poll:
+test_fs_blocking_poll.py; many callers, kill races and the daemon's stop:
+test_fs_blocking_many.py."""
 
 import errno
 import os

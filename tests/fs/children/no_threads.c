@@ -1,8 +1,9 @@
 /*
  * Makes pthread_create() fail with EAGAIN, while the file named by
  * $IPCFS_TEST_NO_THREADS exists, for threads with a 64 KiB stack: the
- * daemon's waiters (WAITER_STACK_SIZE in fs/waiter.c), not libfuse's workers.  Preloaded
- * into ipcfs by tests/fs/test_fs_waiter_limits.py, which builds it.
+ * daemon's waiters (WAITER_STACK_SIZE in fs/waiter.c), not libfuse's
+ * workers.  Preloaded into ipcfs by tests/fs/test_fs_waiter_limits.py,
+ * which builds it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
