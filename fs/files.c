@@ -278,6 +278,9 @@ const struct file_def *file_get(enum ipcore_kind kind, unsigned index)
 	return index < n ? &t[index] : NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Calls on open files                                                */
+/* ------------------------------------------------------------------ */
 
 int files_call(fuse_req_t req, struct node_ref *n, unsigned want)
 {

@@ -27,7 +27,7 @@
  * one LOOKUP, not two.  A walk that starts below (a shell cd'ed into the
  * directory) meets the inode as before: every operation on it stats the
  * object first and answers ENOENT once it is gone.  Dynamic nodes
- * (ipcfs.h) are the exception: each lookup must make a new one.
+ * (ino.h) are the exception: each lookup must make a new one.
  *
  * Attributes of everything below the kind directories are fresh from the
  * LOOKUP or GETATTR that answered them and kept for one clock tick (the
@@ -377,7 +377,7 @@ static void node_stat(const struct ipcfs *fs, const struct node_ref *n,
 	}
 }
 
-/* Nodes that are looked up as a new dynamic node each time (ipcfs.h):
+/* Nodes that are looked up as a new dynamic node each time (ino.h):
  * typed message nodes, and files whose writes can wait. */
 static bool node_is_dynamic(const struct node_ref *n)
 {
