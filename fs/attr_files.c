@@ -163,7 +163,7 @@ static void attr_read(fuse_req_t req, struct node_ref *n, size_t size,
 		      off_t off, struct fuse_file_info *fi)
 {
 	char text[32];
-	int rc = files_call(req, n, 0);
+	int rc = file_call(req, n, 0);
 
 	if (!rc)
 		rc = may_attr(req, n, true, false);
@@ -181,7 +181,7 @@ static void attr_write(fuse_req_t req, struct node_ref *n, const char *buf,
 {
 	struct caller who;
 	long long v;
-	int rc = files_call(req, n, 0);
+	int rc = file_call(req, n, 0);
 
 	(void)fi;
 	if (!rc)

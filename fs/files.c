@@ -282,7 +282,7 @@ const struct file_def *file_get(enum ipcore_kind kind, unsigned index)
 /* Calls on open files                                                */
 /* ------------------------------------------------------------------ */
 
-int files_call(fuse_req_t req, struct node_ref *n, unsigned want)
+int file_call(fuse_req_t req, struct node_ref *n, unsigned want)
 {
 	int rc = tree_stat(n);
 
@@ -319,7 +319,7 @@ static void op_write(fuse_req_t req, struct node_ref *n, const char *buf,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	rc = files_call(req, n, delta ? MAY_WRITE : MAY_READ);
+	rc = file_call(req, n, delta ? MAY_WRITE : MAY_READ);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

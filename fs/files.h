@@ -76,7 +76,7 @@ struct file_def {
 /*
  * What a role's files do.  The calls on an open file get its node as
  * tree_node() gives it (no system call made yet: n->o is not filled);
- * those that reach the object call files_call() first, which stats it and
+ * those that reach the object call file_call() first, which stats it and
  * checks the permission the call needs.  A NULL operation: read and write
  * answer EBADF, release and flush 0, poll "ready both ways".
  */
@@ -125,6 +125,6 @@ extern const struct file_def file_info;
  * the IPC permission want (MAY_*, 0 for none) the call needs: 0, or
  * -errno (ENOENT once its object is gone, even if another one now has
  * its id). */
-int files_call(fuse_req_t req, struct node_ref *n, unsigned want);
+int file_call(fuse_req_t req, struct node_ref *n, unsigned want);
 
 #endif /* IPCFS_FILES_H */

@@ -63,7 +63,7 @@ static void send_write(fuse_req_t req, struct node_ref *n, const char *buf,
 		       size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct msg_handle *h = open_handle(fi);
-	int rc = files_call(req, n, MAY_WRITE);
+	int rc = file_call(req, n, MAY_WRITE);
 
 	(void)off;
 	if (!rc)
@@ -102,7 +102,7 @@ static void send_flush(fuse_req_t req, struct node_ref *n,
 	}
 	rc = mq_send_take(&h->mq, &data, &len, &nonblock);
 	if (rc == 1) {
-		rc = files_call(req, n, MAY_WRITE);
+		rc = file_call(req, n, MAY_WRITE);
 		/* max_size lowered since the writes: the kernel would wait
 		 * for ever (blocking_mq_send() checks as much). */
 		if (!rc && len > mq_send_limit(n->o.u.mq.qbytes))
@@ -137,7 +137,7 @@ static void send_release(fuse_req_t req, struct node_ref *n,
 	/* The empty message of an O_TRUNC open closed once, without writes
 	 * (mq_files.h): nobody to tell or to wait.  A RELEASE carries no
 	 * caller (uid 0, pid 0): the open checked. */
-	if (mq_send_release_due(&h->mq) && !files_call(req, n, 0))
+	if (mq_send_release_due(&h->mq) && !file_call(req, n, 0))
 		blocking_mq_send_detached(ipcfs_of(req)->blocking, h->link.uid,
 					  n->p.id, h->type, NULL, 0);
 	msg_release(req, n, fi);
@@ -171,7 +171,7 @@ static void receive_read(fuse_req_t req, struct node_ref *n, size_t size,
 		blocking_mq_receive(b, req, -1, h->type, size, true, &h->rx);
 		return;
 	}
-	rc = files_call(req, n, MAY_READ);
+	rc = file_call(req, n, MAY_READ);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -192,7 +192,7 @@ static void receive_poll(fuse_req_t req, struct node_ref *n,
 	 * that the caller may no longer read, is not watched: the read that
 	 * the poll wakes says why. */
 	if (!blocking_mq_delivered(b, &h->rx)) {
-		if (!files_call(req, n, MAY_READ)) {
+		if (!file_call(req, n, MAY_READ)) {
 			blocking_mq_poll(b, req, n->p.id, h->type, ph);
 			return;
 		}
@@ -223,7 +223,7 @@ static void copy_read(fuse_req_t req, struct node_ref *n, size_t size,
 	enum file_role role = n->file->role;
 	char *piece;
 	size_t len;
-	int rc = files_call(req, n, MAY_READ);
+	int rc = file_call(req, n, MAY_READ);
 
 	(void)off;
 	if (!rc)
