@@ -122,9 +122,8 @@ static int find_by_key(enum ipcore_kind kind, const struct key_name *kn,
 	return 0;
 }
 
-int tree_find_object(const struct ipcfs *fs,
-			     const struct ino_parts *parent, const char *name,
-			     struct obj *o, enum via *via)
+int tree_find_object(const struct ipcfs *fs, const struct ino_parts *parent,
+		     const char *name, struct obj *o, enum via *via)
 {
 	struct key_name kn;
 	long long id;
@@ -132,7 +131,8 @@ int tree_find_object(const struct ipcfs *fs,
 
 	if (parent->node == NODE_BYID) {
 		*via = VIA_BYID;
-		if (!names_parse_dec(name, 0, INT_MAX, &id, &canonical) || !canonical)
+		if (!names_parse_dec(name, 0, INT_MAX, &id, &canonical) ||
+		    !canonical)
 			return -ENOENT;
 		return obj_stat(parent->kind, (int)id, o);
 	}
@@ -185,7 +185,6 @@ static int lookup_message(const struct node_ref *parent, const char *name,
 	return 0;
 }
 
-/* Fills child with the node called name in directory parent. */
 int tree_lookup(const struct ipcfs *fs, const struct node_ref *parent,
 		const char *name, struct node_ref *child)
 {
