@@ -78,7 +78,7 @@
  * cure, measured to work: give such files a fresh node id on every lookup
  * (fuse_entry_param.ino unique per LOOKUP, entry timeout 0, the stable
  * number in attr.st_ino; FORGET frees it), so that every open has its own
- * inode (inode.c does this: NODE_DYNAMIC).  Reads take no inode lock
+ * inode (ino.c does this: NODE_DYNAMIC).  Reads take no inode lock
  * (direct_io), so receive files need nothing of the kind.  Tested by
  * test_p_blocks_until_v_by_another_process and
  * test_concurrent_senders_on_a_full_queue.
@@ -89,7 +89,7 @@
  * Errors: a removed object (EIDRM, or EINVAL for a stale id) is ENOENT; an
  * interrupted wait EINTR; would-block under O_NONBLOCK EAGAIN; a value
  * over SEMVMX ERANGE: the core's errors through fs_errno.h's table.
- * Permissions are the caller's (ops.c checks them with access.h before
+ * Permissions are the caller's (may.c checks them with access.h before
  * calling these): the daemon runs as root.
  */
 #ifndef IPCFS_BLOCKING_H

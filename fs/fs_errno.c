@@ -8,7 +8,7 @@
 #define EHWPOISON 133
 #endif
 
-int ipcfs_errno(int rc, enum ipcore_op op)
+int fs_errno(int rc, enum ipcore_op op)
 {
 	/* A read smaller than the next message: the message stays queued, and
 	 * EMSGSIZE says why better than E2BIG ("argument list too long"). */

@@ -9,6 +9,6 @@
 
 /* The errno for rc (a negated errno from the core) of operation op, as a
  * positive value for fuse_reply_err(); 0 for rc >= 0. */
-int ipcfs_errno(int rc, enum ipcore_op op);
+int fs_errno(int rc, enum ipcore_op op);
 
 #endif /* IPCFS_FS_ERRNO_H */

@@ -1,11 +1,12 @@
 /* ipcns — see ipcns.h. */
 #include "ipcns.h"
+#include "fuse_version.h"
+#include <fuse_log.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,30 +32,30 @@ int ipcns_enter(const char *prog, const char *path)
 
 	/* A thread that already exists would stay behind (ipcns.h). */
 	if (threads > 1) {
-		fprintf(stderr, "%s: -o ipcns=: the daemon already has %d "
-			"threads\n", prog, threads);
+		fuse_log(FUSE_LOG_ERR, "%s: -o ipcns=: the daemon already has "
+			 "%d threads\n", prog, threads);
 		return -EBUSY;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		fprintf(stderr, "%s: -o ipcns=%s: %s\n", prog, path,
-			strerror(-rc));
+		fuse_log(FUSE_LOG_ERR, "%s: -o ipcns=%s: %s\n", prog, path,
+			 strerror(-rc));
 		return rc;
 	}
 	if (setns(fd, CLONE_NEWIPC)) {
 		rc = -errno;
 		if (rc == -EINVAL)
-			fprintf(stderr, "%s: -o ipcns=%s: not an IPC namespace "
-				"(give /proc/<pid>/ns/ipc, or a bind mount of "
-				"one)\n", prog, path);
+			fuse_log(FUSE_LOG_ERR, "%s: -o ipcns=%s: not an IPC "
+				 "namespace (give /proc/<pid>/ns/ipc, or a bind "
+				 "mount of one)\n", prog, path);
 		else if (rc == -EPERM)
-			fprintf(stderr, "%s: -o ipcns=%s: may not enter it "
-				"(needs CAP_SYS_ADMIN, in the user namespace "
-				"that owns it too)\n", prog, path);
+			fuse_log(FUSE_LOG_ERR, "%s: -o ipcns=%s: may not enter "
+				 "it (needs CAP_SYS_ADMIN, in the user namespace "
+				 "that owns it too)\n", prog, path);
 		else
-			fprintf(stderr, "%s: -o ipcns=%s: %s\n", prog, path,
-				strerror(-rc));
+			fuse_log(FUSE_LOG_ERR, "%s: -o ipcns=%s: %s\n", prog,
+				 path, strerror(-rc));
 	}
 	close(fd);
 	return rc;

@@ -16,7 +16,7 @@
 #define IPCFS_IPCNS_H
 
 /* Moves the process, while it has one thread, into the IPC namespace at
- * path.  Returns 0, or -errno with a message (prog: ...) on stderr. */
+ * path.  Returns 0, or -errno with a message (prog: ...) through fuse_log(). */
 int ipcns_enter(const char *prog, const char *path);
 
 #endif /* IPCFS_IPCNS_H */

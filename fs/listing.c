@@ -138,7 +138,7 @@ static bool message_entry(const struct listing_dir *d, uint64_t k,
 	e->name = e->num;
 	e->p = (struct ino_parts){ .node = NODE_FILE, .kind = IPCORE_MQ,
 				   .id = d->p.id, .file = (unsigned)f,
-				   .param = type_tag((long)i) };
+				   .param = ino_type_tag((long)i) };
 	e->dir = false;
 	return true;
 }

@@ -112,26 +112,30 @@ int main(int argc, char *argv[])
 	case OPTIONS_ERROR:
 		goto out_opts;
 	}
-	/* Into the IPC namespace served, before any thread exists and before
-	 * anything is asked of the kernel's IPC (ipcns.h); the state then
-	 * judges capabilities against its owner (access.h). */
+
+	/* 2. Into the IPC namespace served, before any thread exists and
+	 * before anything is asked of the kernel's IPC (ipcns.h); the state
+	 * then judges capabilities against its owner (access.h). */
 	if (o.ipcns && ipcns_enter(argv[0], o.ipcns))
 		goto out_opts;
-	if (ipcfs_state_init(&fs, o.shm_size, o.max_files_per_user))
-		goto out_opts;
-	fs.keys = o.keys;
 
-	/* 2. The session (libfuse's own -o options are checked here). */
+	/* 3. The state (ipcfs.h), which the session's .destroy frees. */
+	rc = ipcfs_state_init(&fs, o.shm_size, o.max_files_per_user);
+	fs.keys = o.keys;
+	if (rc)
+		goto out_state;
+
+	/* 4. The session (libfuse's own -o options are checked here). */
 	se = fuse_session_new(&o.args, &ipcfs_ops, sizeof(ipcfs_ops), &fs);
 	if (!se)
-		goto out_opts;
+		goto out_state;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 
-	/* 3. The mount: the data files' state, with passthrough as -o data=
+	/* 5. The mount: the data files' state, with passthrough as -o data=
 	 * asks for it (shm_data.h, passthrough.h); the mount; the session's
 	 * own I/O on its descriptor (dev_io.h), which also lets libfuse 3.14
-	 * negotiate passthrough. */
+	 * negotiate passthrough.  The state's free (step 3) frees shm_data. */
 	rc = shm_data_new(se, o.data_mode, &fs.shm_data);
 	if (rc) {
 		cannot_mount(argv[0], o.cmdline.mountpoint, rc);
@@ -141,45 +145,49 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, o.cmdline.mountpoint)) {
 		cannot_mount(argv[0], o.cmdline.mountpoint,
 			     errno ? -errno : -EIO);
-		goto out_shm_data;
+		goto out_signals;
 	}
 	rc = dev_io_new(se, shm_data_io_filter(fs.shm_data), &fs.dev_io);
 	if (rc) {
 		cannot_mount(argv[0], o.cmdline.mountpoint, rc);
-		goto out_mount;
+		goto out_unmount;
 	}
 
-	/* 4. Into the background (a fork: no thread may exist yet). */
+	/* 6. Into the background (a fork: no thread may exist yet). */
 	if (fuse_daemonize(o.cmdline.foreground))
-		goto out_mount;
+		goto out_unmount;
 
-	/* 5. The waiters for the calls that block. */
+	/* 7. The waiters for the calls that block. */
 	rc = blocking_start(&fs.blocking, se, &o.limits);
 	if (rc) {
 		fuse_log(FUSE_LOG_ERR, "%s: cannot start: %s\n", argv[0],
 			 strerror(-rc));
-		goto out_mount;
+		goto out_unmount;
 	}
 
-	/* 6. Serve until unmounted or signalled (rc > 0: the signal, a
+	/* 8. Serve until unmounted or signalled (rc > 0: the signal, a
 	 * normal end). */
 	rc = run_loop(se, &o.cmdline);
 	ret = rc < 0 || shm_data_error(fs.shm_data) ? 1 : 0;
 
+	/* 9. The calls still waiting end while the mount stands: their
+	 * callers get EINTR, not a connection torn down under them. */
 	blocking_stop(fs.blocking);
-	ipcfs_files_clear();
-out_mount:
+	fs.blocking = NULL;
+
+out_unmount:
 	fuse_session_unmount(se);
+	/* Not in .destroy: a FUSE_DESTROY request runs it while other workers
+	 * may still be reading through this I/O. */
 	dev_io_free(fs.dev_io);
-out_shm_data:
-	shm_data_destroy(fs.shm_data);
+	fs.dev_io = NULL;
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
-	fuse_session_destroy(se);
-	inode_tables_clear();
+	fuse_session_destroy(se); /* .destroy frees the state (ops.c) */
+out_state:
+	ipcfs_state_free(&fs); /* if the session never got INIT: no .destroy */
 out_opts:
-	ipcfs_state_free(&fs);
 	options_free(&o);
 	return ret;
 }

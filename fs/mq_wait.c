@@ -55,14 +55,14 @@ static int mq_send_einval(int id)
 	struct ipcore_mq_info info;
 	int rc = ipcore_mq_stat(id, &info);
 
-	return rc < 0 ? ipcfs_errno(rc, IPCORE_OP_STAT) : EMSGSIZE;
+	return rc < 0 ? fs_errno(rc, IPCORE_OP_STAT) : EMSGSIZE;
 }
 
 /* The errno for a failed send (rc < 0), EINVAL read as above. */
 static int mq_send_errno(int id, int rc)
 {
 	return rc == -EINVAL ? mq_send_einval(id)
-			     : ipcfs_errno(rc, IPCORE_OP_SEND);
+			     : fs_errno(rc, IPCORE_OP_SEND);
 }
 
 /* ------------------------------------------------------------------ */
@@ -228,7 +228,7 @@ void mq_wait_send(struct blocking *b, fuse_req_t req, int msqid, long type,
 	 * kernel sends only when len + cbytes <= qbytes and qnum < qbytes). */
 	rc = ipcore_mq_stat(msqid, &info);
 	if (rc < 0) {
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_STAT));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_STAT));
 		return;
 	}
 	if (len > info.qbytes || info.qbytes == 0) {
@@ -427,7 +427,7 @@ static void mq_receive_run(struct waiter *w)
 	free(rest);
 
 	if (n < 0) {
-		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
+		fuse_reply_err(req, fs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
 	if (stop || eof) {
@@ -518,7 +518,7 @@ void mq_wait_receive(struct blocking *b, fuse_req_t req, int msqid,
 		return;
 	}
 	if (n != -ENOMSG || nonblock) {
-		fuse_reply_err(req, ipcfs_errno((int)n, IPCORE_OP_RECEIVE));
+		fuse_reply_err(req, fs_errno((int)n, IPCORE_OP_RECEIVE));
 		return;
 	}
 	w = waiter_get(b->waiters, req, uid, &err);

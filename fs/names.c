@@ -1,4 +1,4 @@
-/* names — see names.h.  Moved from ops.c and nodes.c. */
+/* names — see names.h. */
 #include "names.h"
 
 #include <ctype.h>

@@ -63,7 +63,7 @@ static void sem_wait_run(struct waiter *w)
 		return;
 	}
 	if (rc != 0) {
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEMOP));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
 	/* Given back before the caller's call ends, so that it finds the
@@ -93,7 +93,7 @@ void sem_wait_op(struct blocking *b, fuse_req_t req, int semid,
 		return;
 	}
 	if (rc != -EAGAIN || nonblock) {
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_SEMOP));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_SEMOP));
 		return;
 	}
 	w = waiter_get(b->waiters, req, fuse_req_ctx(req)->uid, &err);

@@ -231,7 +231,7 @@ static struct seg_user *seg_user_of(const struct fuse_file_info *fi)
 /* --------------------------------------------------------- operations */
 
 /* Errors from the core and from the segment's file go to the caller
- * through ipcfs_errno() (fs_errno.h): IPCORE_OP_ATTACH for what makes a
+ * through fs_errno() (fs_errno.h): IPCORE_OP_ATTACH for what makes a
  * seg (shmat, the file's open, the limits: EMFILE is reported as is),
  * IPCORE_OP_ACCESS for what reads or writes it (ENOSPC and ENOMEM stay
  * what they are, kind MEMORY; a store with no page to be had, -EFAULT
@@ -251,7 +251,7 @@ void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 	rc = seg_get(sd, req, shmid, fuse_req_ctx(req)->uid, &u);
 	pthread_mutex_unlock(&sd->lock);
 	if (rc != 0) {
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_ATTACH));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_ATTACH));
 		return;
 	}
 	seg = u->seg;
@@ -261,7 +261,7 @@ void shm_data_open(struct shm_data *sd, fuse_req_t req, int shmid,
 		rc = seg_zero(seg, 0, seg->size);
 	if (rc != 0) {
 		seg_put(sd, seg, u);
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_ACCESS));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_ACCESS));
 		return;
 	}
 
@@ -305,7 +305,7 @@ void shm_data_read(struct shm_data *sd, fuse_req_t req, size_t size,
 	}
 	rc = seg_load(seg, off, buf, n);
 	if (rc != 0)
-		fuse_reply_err(req, ipcfs_errno(rc, IPCORE_OP_ACCESS));
+		fuse_reply_err(req, fs_errno(rc, IPCORE_OP_ACCESS));
 	else
 		fuse_reply_buf(req, (const char *)buf, n);
 	free(buf);
@@ -338,7 +338,7 @@ void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 		n = size;
 	w = seg_store(seg, off, buf, n);
 	if (w < 0)
-		fuse_reply_err(req, ipcfs_errno((int)w, IPCORE_OP_ACCESS));
+		fuse_reply_err(req, fs_errno((int)w, IPCORE_OP_ACCESS));
 	else
 		fuse_reply_write(req, (size_t)w);
 }
@@ -362,13 +362,13 @@ int shm_data_truncate(struct shm_data *sd, int shmid, off_t size)
 		rc = seg_make(shmid, sd->file_writes, &seg);
 	pthread_mutex_unlock(&sd->lock);
 	if (rc != 0)
-		return -ipcfs_errno(rc, IPCORE_OP_ATTACH);
+		return -fs_errno(rc, IPCORE_OP_ATTACH);
 	if ((uint64_t)size > seg->size)
 		rc = -EFBIG;
 	else if ((uint64_t)size < seg->size)
 		rc = seg_zero(seg, size, seg->size - (size_t)size);
 	seg_put(sd, seg, NULL);
-	return -ipcfs_errno(rc, IPCORE_OP_ACCESS);
+	return -fs_errno(rc, IPCORE_OP_ACCESS);
 }
 
 void shm_data_release(struct shm_data *sd, fuse_req_t req,

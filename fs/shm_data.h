@@ -21,9 +21,9 @@
  * open segments' files (no CAP_SYS_ADMIN) keeps them attached whole, at
  * most 1 TiB of them per caller uid (ENOMEM beyond).
  *
- * The filesystem's dispatcher owns the inode and the permission checks; it
- * calls these for the data node only.  The man page (DATA FILES) has the
- * user's view.
+ * The tree (tree.c) owns the inode and may.c the permission checks; they
+ * call these for the data node only (files.c: the data role).  The man
+ * page (DATA FILES) has the user's view.
  */
 #ifndef IPCFS_SHM_DATA_H
 #define IPCFS_SHM_DATA_H
@@ -84,8 +84,8 @@ void shm_data_read(struct shm_data *sd, fuse_req_t req, size_t size,
 void shm_data_write(struct shm_data *sd, fuse_req_t req, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi);
 /* Truncation through setattr(FUSE_SET_ATTR_SIZE): returns 0 or the
- * negated errno for the caller (ipcfs_errno()'s, fs_errno.h) and does not
- * reply (the dispatcher answers with the node's attributes). */
+ * negated errno for the caller (fs_errno()'s, fs_errno.h) and does not
+ * reply (objects.c answers with the node's attributes). */
 int shm_data_truncate(struct shm_data *sd, int shmid, off_t size);
 /* Answers release of an open data file and frees what open took. */
 void shm_data_release(struct shm_data *sd, fuse_req_t req,

@@ -32,7 +32,7 @@
  *
  * Errors are negated errnos, as the kernel gave them (a store with no page
  * to be had: -EFAULT); the operations of shm_data.c turn them into what
- * the caller sees through ipcfs_errno() (fs_errno.h).
+ * the caller sees through fs_errno() (fs_errno.h).
  */
 #ifndef IPCFS_SHM_SEG_H
 #define IPCFS_SHM_SEG_H

@@ -6,7 +6,7 @@
  * other call (-o ipcns=).
  *
  * The two directories and their files are fixed: their names are found
- * and listed here by index, and the dispatcher (ops.c) and listings
+ * and listed here by index, and the tree (tree.c) and listings
  * (listing.c) give them stable inode numbers (NODE_INFO, NODE_INFO_FILE:
  * the directory in param, the file's index in file).
  */

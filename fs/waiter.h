@@ -123,7 +123,7 @@ fuse_req_t waiter_cancel(struct waiter *w);
  * calls back at once and the thread then answers EINTR without waiting.
  * Returns 0, or, when the system refuses a thread, pthread_create()'s
  * error after cancelling w and answering its request (if any) EAGAIN:
- * not an errno of the core, so not ipcfs_errno(), but what
+ * not an errno of the core, so not fs_errno(), but what
  * pthread_create() says for a lack of resources, as for a user at its
  * limit (blocking.h).  Then w is no more the caller's.
  */

@@ -10,7 +10,7 @@
  * fits is accepted; what attr_format() prints parses back to the value.
  */
 #include "fuzz.h"
-#include "ipcfs.h"
+#include "attr_files.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,22 +1,19 @@
 /*
  * What a write to an op file (sem/<key>/op, sem/<key>/<n>/op) carries: one
- * signed delta, parsed as write_op() in ops.c parses it, attr_parse() with
- * FMT_DEC, then the semop range of a short.  Checks: accepted (in range)
- * exactly when the trimmed bytes are [+-]?digits with a value in
- * [SHRT_MIN, SHRT_MAX]; "%d\n", "%+d" and " %d " of every accepted
+ * signed delta, parsed by attr_parse_delta() (attr_files.c) as an op
+ * file's write does: attr_parse() with FMT_DEC, then the semop range of a
+ * short.  Checks: accepted (in range) exactly when the trimmed bytes are
+ * [+-]?digits with a value in [SHRT_MIN, SHRT_MAX]; "%d\n", "%+d" and " %d " of every accepted
  * delta give it back.
  */
 #include "fuzz.h"
-#include "ipcfs.h"
+#include "attr_files.h"
 
 #include <limits.h>
 
 static bool op_parse(const char *buf, size_t size, long long *delta)
 {
-	static const struct file_def delta_fmt = { .fmt = FMT_DEC };
-
-	return !attr_parse(&delta_fmt, buf, size, delta) &&
-	       *delta >= SHRT_MIN && *delta <= SHRT_MAX;
+	return !attr_parse_delta(buf, size, delta);
 }
 
 static bool oracle_space(char c)

@@ -6,6 +6,7 @@
  * prints a number in the range; a type's inode tag is in 1..32768.
  */
 #include "fuzz.h"
+#include "ino.h"
 #include "names.h"
 
 #include <limits.h>
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(canonical == !strcmp(again, s), "'%s': canonical %d", s,
 		      canonical);
 		if (choice == 0) {
-			unsigned tag = type_tag((long)v);
+			unsigned tag = ino_type_tag((long)v);
 
 			CHECK(tag >= 1 && tag <= 32768, "'%s': tag %u", s, tag);
 		}

@@ -397,7 +397,7 @@ def test_peek_and_messages_need_read_permission(mount_ipcfs):
 
 def test_peek_and_messages_of_a_removed_queue_reach_nothing(q, msq):
     """They live under the queue's node: tied to its generation, they
-    never reach the queue made later with the same key (ipcfs.h)."""
+    never reach the queue made later with the same key (ino.h)."""
     raw.msg_send(msq, b"old")
     fds = [os.open(q / name, os.O_RDONLY)
            for name in ("peek", "messages/0", "messages/0.type")]

@@ -1,88 +1,20 @@
 /*
  * The files of each kind of object: one table per kind, the attribute
- * getters and setters, and the text of attributes.
+ * getters and setters, the roles' operations, and those of op and data
+ * files (see files.h).
  */
-#include "ipcfs.h"
+#include "files.h"
+#include "attr_files.h"
+#include "blocking.h"
+#include "sem_wait.h"
+#include "may.h"
+#include "mq_file_ops.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <inttypes.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------ */
-/* Objects                                                            */
-/* ------------------------------------------------------------------ */
-
-int obj_stat(enum ipcore_kind kind, int id, struct obj *o)
-{
-	int rc = -EINVAL;
-
-	o->kind = kind;
-	o->id = id;
-	switch (kind) {
-	case IPCORE_SEM:
-		rc = ipcore_sem_stat(id, &o->u.sem);
-		break;
-	case IPCORE_SHM:
-		rc = ipcore_shm_stat(id, &o->u.shm);
-		break;
-	case IPCORE_MQ:
-		rc = ipcore_mq_stat(id, &o->u.mq);
-		break;
-	}
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_STAT) : 0;
-}
-
-const struct ipcore_perm *obj_perm(const struct obj *o)
-{
-	switch (o->kind) {
-	case IPCORE_SEM:
-		return &o->u.sem.perm;
-	case IPCORE_SHM:
-		return &o->u.shm.perm;
-	case IPCORE_MQ:
-		break;
-	}
-	return &o->u.mq.perm;
-}
-
-unsigned long long obj_size(const struct obj *o)
-{
-	switch (o->kind) {
-	case IPCORE_SEM:
-		return o->u.sem.nsems;
-	case IPCORE_SHM:
-		return o->u.shm.size;
-	case IPCORE_MQ:
-		break;
-	}
-	return 0;
-}
-
-uint64_t obj_generation(const struct obj *o)
-{
-	const struct ipcore_perm *perm = obj_perm(o);
-	uint64_t words[5] = { (uint64_t)o->kind, perm->cuid, perm->cgid,
-			      obj_size(o),
-			      o->kind == IPCORE_SHM ? (uint64_t)o->u.shm.cpid :
-						      (uint32_t)perm->key };
-	uint64_t h = UINT64_C(14695981039346656037);
-	size_t i, b;
-
-	/* FNV-1a */
-	for (i = 0; i < 5; i++)
-		for (b = 0; b < 8; b++) {
-			h ^= (words[i] >> (8 * b)) & 0xff;
-			h *= UINT64_C(1099511628211);
-		}
-	return h | 1; /* never 0, the generation of the stable nodes */
-}
-
 
 /* ------------------------------------------------------------------ */
 /* Getters and setters                                                */
@@ -130,7 +62,7 @@ static int sem_value(const struct obj *o, unsigned elem, long long *v)
 	int n = 0, rc = ipcore_sem_get_value(o->id, (int)elem, &n);
 
 	*v = n;
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_STAT) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_STAT) : 0;
 }
 
 static int sem_pid(const struct obj *o, unsigned elem, long long *v)
@@ -139,7 +71,7 @@ static int sem_pid(const struct obj *o, unsigned elem, long long *v)
 	int rc = ipcore_sem_get_pid(o->id, (int)elem, &pid);
 
 	*v = pid;
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_STAT) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_STAT) : 0;
 }
 
 static int sem_ncount(const struct obj *o, unsigned elem, long long *v)
@@ -147,7 +79,7 @@ static int sem_ncount(const struct obj *o, unsigned elem, long long *v)
 	int n = 0, rc = ipcore_sem_get_ncount(o->id, (int)elem, &n);
 
 	*v = n;
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_STAT) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_STAT) : 0;
 }
 
 static int sem_zcount(const struct obj *o, unsigned elem, long long *v)
@@ -155,7 +87,7 @@ static int sem_zcount(const struct obj *o, unsigned elem, long long *v)
 	int n = 0, rc = ipcore_sem_get_zcount(o->id, (int)elem, &n);
 
 	*v = n;
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_STAT) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_STAT) : 0;
 }
 
 static int set_sem_value(const struct obj *o, unsigned elem, long long v,
@@ -167,7 +99,7 @@ static int set_sem_value(const struct obj *o, unsigned elem, long long v,
 	if (v < 0 || v > IPCORE_SEM_VALUE_MAX)
 		return -ERANGE;
 	rc = ipcore_sem_set_value(o->id, (int)elem, (int)v);
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_SET) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_SET) : 0;
 }
 
 static int set_owner_mode(const struct obj *o, uid_t uid, gid_t gid,
@@ -175,7 +107,7 @@ static int set_owner_mode(const struct obj *o, uid_t uid, gid_t gid,
 {
 	int rc = ipcore_set_owner_mode(o->kind, o->id, uid, gid, mode);
 
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_SET) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_SET) : 0;
 }
 
 static int set_mode(const struct obj *o, unsigned elem, long long v,
@@ -233,7 +165,7 @@ static int set_max_size(const struct obj *o, unsigned elem, long long v,
 	    !caller_capable(who, CAPABILITY_SYS_RESOURCE))
 		return -EPERM;
 	rc = ipcore_mq_set_max_bytes(o->id, (unsigned long)v);
-	return rc ? -ipcfs_errno(rc, IPCORE_OP_SET) : 0;
+	return rc ? -fs_errno(rc, IPCORE_OP_SET) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -293,22 +225,28 @@ static const struct file_def mq_files[] = {
 	ATTR_RO("last_receive_pid", IN_OBJ, mq_lrpid),
 };
 
+const struct file_def file_info = { "limits/, usage/", ROLE_INFO, 0,
+				    ACC_READ, FMT_DEC, NULL, NULL };
+
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const struct file_def *files;
+	size_t count;
+} tables[] = {
+	[IPCORE_SEM] = { sem_files, LEN(sem_files) },
+	[IPCORE_SHM] = { shm_files, LEN(shm_files) },
+	[IPCORE_MQ] = { mq_files, LEN(mq_files) },
+};
 
 const struct file_def *file_table(enum ipcore_kind kind, size_t *count)
 {
-	switch (kind) {
-	case IPCORE_SEM:
-		*count = LEN(sem_files);
-		return sem_files;
-	case IPCORE_SHM:
-		*count = LEN(shm_files);
-		return shm_files;
-	case IPCORE_MQ:
-		break;
-	}
-	*count = LEN(mq_files);
-	return mq_files;
+	/* The last one for a value out of range, as ipcore_kind's switches
+	 * do (kinds come from ino_split(), which checks them). */
+	unsigned k = (unsigned)kind <= IPCORE_MQ ? kind : IPCORE_MQ;
+
+	*count = tables[k].count;
+	return tables[k].files;
 }
 
 int file_find(enum ipcore_kind kind, unsigned where, const char *name)
@@ -322,6 +260,17 @@ int file_find(enum ipcore_kind kind, unsigned where, const char *name)
 	return -1;
 }
 
+int file_find_role(enum ipcore_kind kind, enum file_role role)
+{
+	size_t i, n;
+	const struct file_def *t = file_table(kind, &n);
+
+	for (i = 0; i < n; i++)
+		if (t[i].role == role)
+			return (int)i;
+	return -1;
+}
+
 const struct file_def *file_get(enum ipcore_kind kind, unsigned index)
 {
 	size_t n;
@@ -331,75 +280,131 @@ const struct file_def *file_get(enum ipcore_kind kind, unsigned index)
 }
 
 /* ------------------------------------------------------------------ */
-/* Attribute text                                                     */
+/* Calls on open files                                                */
 /* ------------------------------------------------------------------ */
 
-int attr_format(const struct file_def *f, long long v, char *buf, size_t len)
+int file_call(fuse_req_t req, struct node_ref *n, unsigned want)
 {
-	int n = f->fmt == FMT_OCT ? snprintf(buf, len, "0%03llo\n", v) :
-				    snprintf(buf, len, "%lld\n", v);
+	int rc = tree_stat(n);
 
-	return n < 0 || (size_t)n >= len ? -EOVERFLOW : n;
+	if (!rc && want)
+		rc = may_ipc(req, n, want);
+	return rc;
 }
 
-static int parse_id_name(enum attr_fmt fmt, const char *s, long long *v)
+/* ------------------------------------------------------------------ */
+/* op files                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Opens of the files whose calls reach the kernel only when made: a plain
+ * open, not seekable (a write is a call, not a place in a file). */
+static void open_call(fuse_req_t req, const struct node_ref *n,
+		      struct fuse_file_info *fi)
 {
-	char buf[1024];
+	(void)n;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fuse_reply_open(req, fi);
+}
+
+/* op: one signed delta per write, "-1" (P), "+2" or "2" (V), "0" (Z).  A
+ * Z needs read permission, a P or V write (alter), as semop(2) says. */
+static void op_write(fuse_req_t req, struct node_ref *n, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	long long delta;
 	int rc;
 
-	if (fmt == FMT_UID) {
-		struct passwd pw, *res = NULL;
-
-		rc = getpwnam_r(s, &pw, buf, sizeof(buf), &res);
-		if (rc || !res)
-			return -EINVAL;
-		*v = res->pw_uid;
-	} else {
-		struct group gr, *res = NULL;
-
-		rc = getgrnam_r(s, &gr, buf, sizeof(buf), &res);
-		if (rc || !res)
-			return -EINVAL;
-		*v = res->gr_gid;
+	(void)off;
+	if (attr_parse_delta(buf, size, &delta)) {
+		fuse_reply_err(req, EINVAL);
+		return;
 	}
-	return 0;
+	rc = file_call(req, n, delta ? MAY_WRITE : MAY_READ);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	sem_wait_op(ipcfs_of(req)->blocking, req, n->p.id,
+		    (unsigned short)n->p.param, (short)delta,
+		    fi->flags & O_NONBLOCK, size);
 }
 
-int attr_parse(const struct file_def *f, const char *text, size_t len,
-	       long long *v)
+static const struct file_ops op_ops = {
+	.may_open = may_open_op,
+	.open = open_call,
+	.write = op_write,
+	.waits = true,
+};
+
+/* ------------------------------------------------------------------ */
+/* data files: shm_data.c                                             */
+/* ------------------------------------------------------------------ */
+
+static void data_open(fuse_req_t req, const struct node_ref *n,
+		      struct fuse_file_info *fi)
 {
-	char s[64], *end;
-	size_t a = 0, b = len;
-	int base = f->fmt == FMT_OCT ? 8 : 10;
+	shm_data_open(ipcfs_of(req)->shm_data, req, n->p.id, fi);
+}
 
-	/* The text is a byte string, not a C string: a NUL in it would end
-	 * the number early ("5\0junk" read as 5, "\0" as 0). */
-	if (memchr(text, '\0', len))
-		return -EINVAL;
-	while (a < b && isspace((unsigned char)text[a]))
-		a++;
-	while (b > a && isspace((unsigned char)text[b - 1]))
-		b--;
-	if (a == b || b - a >= sizeof(s))
-		return -EINVAL;
-	memcpy(s, text + a, b - a);
-	s[b - a] = '\0';
+static void data_read(fuse_req_t req, struct node_ref *n, size_t size,
+		      off_t off, struct fuse_file_info *fi)
+{
+	(void)n;
+	shm_data_read(ipcfs_of(req)->shm_data, req, size, off, fi);
+}
 
-	if ((f->fmt == FMT_UID || f->fmt == FMT_GID) &&
-	    !isdigit((unsigned char)s[0]))
-		return parse_id_name(f->fmt, s, v);
-	end = s;
-	if (f->fmt == FMT_OCT && s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
-		end += 2;
-	if (f->fmt != FMT_DEC && !isdigit((unsigned char)*end))
-		return -EINVAL;
-	errno = 0;
-	*v = strtoll(end, &end, base);
-	if (errno || *end)
-		return -EINVAL;
-	/* (uid_t)-1 would mean "leave it" to IPC_SET. */
-	if ((f->fmt == FMT_UID || f->fmt == FMT_GID) &&
-	    (*v < 0 || *v >= (long long)UINT32_MAX))
-		return -EINVAL;
-	return 0;
+static void data_write(fuse_req_t req, struct node_ref *n, const char *buf,
+		       size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)n;
+	shm_data_write(ipcfs_of(req)->shm_data, req, buf, size, off, fi);
+}
+
+static void data_release(fuse_req_t req, struct node_ref *n,
+			 struct fuse_file_info *fi)
+{
+	(void)n;
+	shm_data_release(ipcfs_of(req)->shm_data, req, fi);
+}
+
+/* As an attachment that writes: read and write permission. */
+static int data_truncate(fuse_req_t req, const struct node_ref *n,
+			 off_t size)
+{
+	int rc = may_ipc(req, n, MAY_READ | MAY_WRITE);
+
+	return rc ? rc : shm_data_truncate(ipcfs_of(req)->shm_data, n->p.id,
+					   size);
+}
+
+static const struct file_ops data_ops = {
+	.may_open = may_open_data,
+	.open = data_open,
+	.read = data_read,
+	.write = data_write,
+	.release = data_release,
+	.truncate = data_truncate,
+	.sized = true,
+};
+
+/* ------------------------------------------------------------------ */
+/* Each role's operations                                             */
+/* ------------------------------------------------------------------ */
+
+static const struct file_ops *const role_ops[] = {
+	[ROLE_ATTR] = &attr_file_ops,
+	[ROLE_OP] = &op_ops,
+	[ROLE_DATA] = &data_ops,
+	[ROLE_SEND] = &mq_send_ops,
+	[ROLE_RECEIVE] = &mq_receive_ops,
+	[ROLE_PEEK] = &mq_copy_ops,
+	[ROLE_MSG] = &mq_copy_ops,
+	[ROLE_MSG_TYPE] = &mq_copy_ops,
+	[ROLE_INFO] = &info_file_ops,
+};
+
+const struct file_ops *file_ops(const struct file_def *f)
+{
+	return role_ops[f->role];
 }

@@ -1,8 +1,8 @@
 /*
- * The inode scheme (layout in ipcfs.h) and the table of the nodes that
- * belong to an object.
+ * The inode scheme and the table of the nodes that belong to an object
+ * (see ino.h).
  */
-#include "ipcfs.h"
+#include "ino.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -56,7 +56,7 @@ bool ino_split(fuse_ino_t ino, struct ino_parts *p)
 /* Node table                                                         */
 /* ------------------------------------------------------------------ */
 
-struct dynamic {
+struct ino_dynamic {
 	fuse_ino_t base;  /* the node's number in the static layout */
 	long type;        /* message type, for type dirs and typed files */
 	uint64_t gen;     /* obj_generation() of its object */
@@ -65,14 +65,11 @@ struct dynamic {
 	bool unique;      /* made for one lookup, never found by another */
 };
 
-/* One array, freed indices reused from a stack, and a hash of the entries
- * that lookups share (keyed by base, type and generation), under one lock.
- * The hash has as many buckets as the array has room (a power of two). */
-static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dynamic *dyns;
-static uint32_t *dyn_free;
-static uint32_t *dyn_buckets; /* 1 + index of a chain's first entry, or 0 */
-static size_t dyn_count, dyn_nfree, dyn_cap;
+void ino_table_init(struct ino_table *t)
+{
+	*t = (struct ino_table){ .dyns = NULL };
+	pthread_mutex_init(&t->lock, NULL);
+}
 
 static bool dynamic_index(fuse_ino_t ino, size_t *index)
 {
@@ -82,59 +79,61 @@ static bool dynamic_index(fuse_ino_t ino, size_t *index)
 	return true;
 }
 
-static size_t dyn_hash(fuse_ino_t base, long type, uint64_t gen)
+static size_t dyn_hash(const struct ino_table *t, fuse_ino_t base,
+		       long type, uint64_t gen)
 {
 	uint64_t h = (uint64_t)base * UINT64_C(0x9e3779b97f4a7c15);
 
 	h ^= ((uint64_t)type + gen) * UINT64_C(0xc2b2ae3d27d4eb4f);
 	h ^= h >> 29;
-	return (size_t)h & (dyn_cap - 1);
+	return (size_t)h & (t->cap - 1);
 }
 
-static void dyn_link(size_t i)
+static void dyn_link(struct ino_table *t, size_t i)
 {
-	size_t b = dyn_hash(dyns[i].base, dyns[i].type, dyns[i].gen);
+	struct ino_dynamic *d = &t->dyns[i];
+	size_t b = dyn_hash(t, d->base, d->type, d->gen);
 
-	dyns[i].next = dyn_buckets[b];
-	dyn_buckets[b] = (uint32_t)i + 1;
+	d->next = t->buckets[b];
+	t->buckets[b] = (uint32_t)i + 1;
 }
 
-static void dyn_unlink(size_t i)
+static void dyn_unlink(struct ino_table *t, size_t i)
 {
-	uint32_t *p = &dyn_buckets[dyn_hash(dyns[i].base, dyns[i].type,
-					    dyns[i].gen)];
+	struct ino_dynamic *d = &t->dyns[i];
+	uint32_t *p = &t->buckets[dyn_hash(t, d->base, d->type, d->gen)];
 
 	while (*p && *p != i + 1)
-		p = &dyns[*p - 1].next;
+		p = &t->dyns[*p - 1].next;
 	if (*p)
-		*p = dyns[i].next;
+		*p = d->next;
 }
 
-static int dyn_grow(void)
+static int dyn_grow(struct ino_table *t)
 {
-	size_t cap = dyn_cap ? 2 * dyn_cap : 64, i;
-	struct dynamic *d;
+	size_t cap = t->cap ? 2 * t->cap : 64, i;
+	struct ino_dynamic *d;
 	uint32_t *f, *b;
 
-	if (dyn_cap >= UINT32_MAX / 2)
+	if (t->cap >= UINT32_MAX / 2)
 		return -ENOSPC;
-	d = realloc(dyns, cap * sizeof(*d));
+	d = realloc(t->dyns, cap * sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	dyns = d;
-	f = realloc(dyn_free, cap * sizeof(*f));
+	t->dyns = d;
+	f = realloc(t->free, cap * sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	dyn_free = f;
+	t->free = f;
 	b = calloc(cap, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	free(dyn_buckets);
-	dyn_buckets = b;
-	dyn_cap = cap;
-	for (i = 0; i < dyn_count; i++)
-		if (dyns[i].nlookup && !dyns[i].unique)
-			dyn_link(i);
+	free(t->buckets);
+	t->buckets = b;
+	t->cap = cap;
+	for (i = 0; i < t->count; i++)
+		if (t->dyns[i].nlookup && !t->dyns[i].unique)
+			dyn_link(t, i);
 	return 0;
 }
 
@@ -143,18 +142,18 @@ static fuse_ino_t dyn_ino(size_t i)
 	return ((uint64_t)NODE_DYNAMIC << SHIFT_NODE) | (uint32_t)i;
 }
 
-int dynamic_new(fuse_ino_t base, long type, uint64_t gen, bool unique,
-		fuse_ino_t *ino)
+int ino_dynamic_new(struct ino_table *t, fuse_ino_t base, long type,
+		    uint64_t gen, bool unique, fuse_ino_t *ino)
 {
 	size_t i;
 	uint32_t e;
 	int rc = 0;
 
-	pthread_mutex_lock(&dyn_lock);
-	if (!unique && dyn_cap) {
-		for (e = dyn_buckets[dyn_hash(base, type, gen)]; e;
-		     e = dyns[e - 1].next) {
-			struct dynamic *d = &dyns[e - 1];
+	pthread_mutex_lock(&t->lock);
+	if (!unique && t->cap) {
+		for (e = t->buckets[dyn_hash(t, base, type, gen)]; e;
+		     e = t->dyns[e - 1].next) {
+			struct ino_dynamic *d = &t->dyns[e - 1];
 
 			if (d->base == base && d->type == type &&
 			    d->gen == gen) {
@@ -164,45 +163,48 @@ int dynamic_new(fuse_ino_t base, long type, uint64_t gen, bool unique,
 			}
 		}
 	}
-	if (dyn_nfree) {
-		i = dyn_free[--dyn_nfree];
+	if (t->nfree) {
+		i = t->free[--t->nfree];
 	} else {
-		if (dyn_count == dyn_cap)
-			rc = dyn_grow();
+		if (t->count == t->cap)
+			rc = dyn_grow(t);
 		if (rc)
 			goto out;
-		i = dyn_count++;
+		i = t->count++;
 	}
-	dyns[i] = (struct dynamic){ .base = base, .type = type, .gen = gen,
-				    .nlookup = 1, .unique = unique };
+	t->dyns[i] = (struct ino_dynamic){ .base = base, .type = type,
+					   .gen = gen, .nlookup = 1,
+					   .unique = unique };
 	if (!unique)
-		dyn_link(i);
+		dyn_link(t, i);
 	*ino = dyn_ino(i);
 out:
-	pthread_mutex_unlock(&dyn_lock);
+	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
 
-void dynamic_forget(fuse_ino_t ino, uint64_t n)
+void ino_dynamic_forget(struct ino_table *t, fuse_ino_t ino, uint64_t n)
 {
+	struct ino_dynamic *d;
 	size_t i;
 
 	if (!dynamic_index(ino, &i))
 		return;
-	pthread_mutex_lock(&dyn_lock);
-	if (i < dyn_count && dyns[i].nlookup) {
-		dyns[i].nlookup -= n < dyns[i].nlookup ? n : dyns[i].nlookup;
-		if (!dyns[i].nlookup) {
-			if (!dyns[i].unique)
-				dyn_unlink(i);
-			dyn_free[dyn_nfree++] = (uint32_t)i;
+	pthread_mutex_lock(&t->lock);
+	d = i < t->count ? &t->dyns[i] : NULL;
+	if (d && d->nlookup) {
+		d->nlookup -= n < d->nlookup ? n : d->nlookup;
+		if (!d->nlookup) {
+			if (!d->unique)
+				dyn_unlink(t, i);
+			t->free[t->nfree++] = (uint32_t)i;
 		}
 	}
-	pthread_mutex_unlock(&dyn_lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type,
-		 uint64_t *gen)
+bool ino_resolve(struct ino_table *t, fuse_ino_t ino, struct ino_parts *p,
+		 long *type, uint64_t *gen)
 {
 	size_t i;
 	bool found = false;
@@ -212,31 +214,31 @@ bool ino_resolve(fuse_ino_t ino, struct ino_parts *p, long *type,
 		return ino_split(ino, p) &&
 		       (p->node < NODE_OBJ || p->node == NODE_INFO ||
 			p->node == NODE_INFO_FILE);
-	pthread_mutex_lock(&dyn_lock);
-	if (i < dyn_count && dyns[i].nlookup) {
-		ino = dyns[i].base;
-		*type = dyns[i].type;
-		*gen = dyns[i].gen;
+	pthread_mutex_lock(&t->lock);
+	if (i < t->count && t->dyns[i].nlookup) {
+		ino = t->dyns[i].base;
+		*type = t->dyns[i].type;
+		*gen = t->dyns[i].gen;
 		found = true;
 	}
-	pthread_mutex_unlock(&dyn_lock);
+	pthread_mutex_unlock(&t->lock);
 	return found && ino_split(ino, p);
 }
 
-void inode_tables_clear(void)
+void ino_table_clear(struct ino_table *t)
 {
-	pthread_mutex_lock(&dyn_lock);
-	free(dyns);
-	free(dyn_free);
-	free(dyn_buckets);
-	dyns = NULL;
-	dyn_free = NULL;
-	dyn_buckets = NULL;
-	dyn_count = dyn_nfree = dyn_cap = 0;
-	pthread_mutex_unlock(&dyn_lock);
+	pthread_mutex_lock(&t->lock);
+	free(t->dyns);
+	free(t->free);
+	free(t->buckets);
+	t->dyns = NULL;
+	t->free = NULL;
+	t->buckets = NULL;
+	t->count = t->nfree = t->cap = 0;
+	pthread_mutex_unlock(&t->lock);
 }
 
-unsigned type_tag(long type)
+unsigned ino_type_tag(long type)
 {
 	uint64_t h = (uint64_t)type * UINT64_C(0x9e3779b97f4a7c15);
 
