@@ -1,7 +1,7 @@
 /*
  * The MessageQueue family: the class (message_queue.c), send()
  * (mq_send.c), receive() (mq_receive.c), and what those lean on of
- * CPython's internals (mq_buffer.c).
+ * CPython's internals (mq_buffer.h).
  *
  * Each handle allocates one buffer of max_message_size bytes when it is
  * made and sends and receives messages through it (fix #8): no allocation
@@ -13,7 +13,7 @@
  * time, and its bytes object, when the caller has dropped them, and long
  * messages skip the buffer: they are sent from the caller's bytes object
  * and received straight into the bytes object returned.  Both lean on
- * CPython's internals, which mq_buffer.h/.c keep apart; mq_send.c and
+ * CPython's internals, which mq_buffer.h keeps apart; mq_send.c and
  * mq_receive.c decide when to use them.
  */
 #ifndef SYSV_MESSAGE_QUEUE_H
@@ -35,21 +35,7 @@ typedef struct {
     size_t last_len;         /* the length of the last message received */
 } MessageQueueObject;
 
-/* Messages up to this long may stay referenced by result until the next
- * receive(); longer ones are never kept (see mq_buffer.h). */
-#define REUSE_MAX 4096
-
 #define MQ(o) ((MessageQueueObject *)(o))
-
-/*
- * After a message of at least DIRECT_MIN bytes, receive() expects another
- * long one and receives it with mq_receive_direct().  Handles whose buffer is
- * larger than DIRECT_MAX never do: that much is allocated per call when
- * results are kept, and it must stay below malloc's mmap threshold (128
- * KiB at least), lest each call map and unmap it.
- */
-#define DIRECT_MIN 4096
-#define DIRECT_MAX (64 * 1024)
 
 /* send() and receive(), METH_FASTCALL | METH_KEYWORDS. */
 PyObject *mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs,

@@ -1,6 +1,6 @@
 /*
  * MessageQueue.receive(): through the handle's buffer, or, after a long
- * message, straight into the result (mq_buffer.c); the result reuses the
+ * message, straight into the result (mq_buffer.h); the result reuses the
  * last one when the caller let go of it (mq_buffer.h).  With nothing to
  * take it waits (PEP 475, wait.h) unless block is false.
  */
@@ -40,16 +40,18 @@ receive_wait(int id, struct ipcore_msgbuf *b, size_t capacity, long type)
     return sysv_wait(receive_try, &c, NULL);
 }
 
-/* Hands out the result mq_result_next() returned, completed with the
- * type, kept for the next receive() unless it is long (see REUSE_MAX). */
+/* Completes the result mq_result_next() returned with the type and hands
+ * it out (see mq_buffer.h). */
 static inline PyObject *
 result_done(PyObject *self, Py_ssize_t n, long type)
 {
-    return mq_result_done(&MQ(self)->result, type,
-                          n <= REUSE_MAX || MQ(self)->capacity <= DIRECT_MAX);
+    if (mq_result_set_type(&MQ(self)->result, type) < 0) {
+        return NULL;
+    }
+    return mq_result_hand_out(&MQ(self)->result, n, MQ(self)->capacity);
 }
 
-/* Receives through buf (or a buffer of its own, see call_buffer); tried
+/* Receives through buf (or a buffer of its own, see mq_call_buffer); tried
  * says that the non-blocking attempt was made already. */
 static PyObject *
 receive_copy(PyObject *self, long type, int block, bool tried)
@@ -142,7 +144,8 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         return mq_not_ready(self);
     }
 #if MQ_BYTES_AS_MSGBUF
-    if (MQ(self)->last_len >= DIRECT_MIN && MQ(self)->capacity <= DIRECT_MAX) {
+    if (MQ(self)->last_len >= MQ_DIRECT_MIN &&
+        MQ(self)->capacity <= MQ_DIRECT_MAX) {
         PyObject *result = receive_direct(self, type);
 
         if (result || PyErr_Occurred()) {

@@ -1,7 +1,7 @@
 /*
  * MessageQueue.send(): a short bytes message through the handle's buffer
  * on a path of its own, anything else through send_any(): from the
- * caller's bytes object in place when it is long (mq_buffer.c), else
+ * caller's bytes object in place when it is long (mq_buffer.h), else
  * through the buffer; a full queue waits (PEP 475, wait.h) unless block
  * is false.
  */
@@ -38,7 +38,7 @@ send_wait(int id, const struct ipcore_msgbuf *b, size_t len)
     return (int)sysv_wait(send_try, &c, NULL);
 }
 
-/* Sends through buf (or a buffer of its own, see call_buffer); tried says
+/* Sends through buf (or a buffer of its own, see mq_call_buffer); tried says
  * that the non-blocking attempt was made already. */
 static int
 send_copy(PyObject *self, const sysv_data *data, long type, int block,

@@ -44,11 +44,10 @@ parse_value(PyObject *obj, unsigned short *value)
     return 0;
 }
 
-#define VALUES_TYPE_MESSAGE                                                   \
-    "the values must be an int or a sequence of ints"
+#define VALUES_TYPE_MESSAGE "the values must be an int or a sequence of ints"
 
-/* The values argument frozen (see frozen_tuple): an int as it is, else a
- * tuple. */
+/* The values argument frozen (see sysv_frozen_tuple): an int as it is,
+ * else a tuple. */
 static PyObject *
 frozen_values(PyObject *obj)
 {

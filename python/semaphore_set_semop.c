@@ -14,7 +14,7 @@
 
 PyObject *
 sysv_set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
+                 PyObject *kwnames)
 {
     static const char *const params[] = { "num", "timeout", "delta", NULL };
     PyObject *argv[3] = { NULL, NULL, NULL };
@@ -33,7 +33,7 @@ sysv_set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 
 PyObject *
 sysv_set_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
+                 PyObject *kwnames)
 {
     static const char *const params[] = { "num", "delta", NULL };
     PyObject *argv[2] = { NULL, NULL };
@@ -52,7 +52,7 @@ sysv_set_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 
 PyObject *
 sysv_set_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-      PyObject *kwnames)
+           PyObject *kwnames)
 {
     static const char *const params[] = { "num", "timeout", NULL };
     PyObject *argv[2] = { NULL, NULL };
@@ -124,7 +124,7 @@ done:
 
 PyObject *
 sysv_set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
+                 PyObject *kwnames)
 {
     static const char *const params[] = { "operations", "timeout", "block",
                                           "undo", NULL };
@@ -161,7 +161,7 @@ sysv_set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 
     /* Frozen: an item's __index__ may change a list of operations. */
     seq = sysv_frozen_tuple(argv[0], "operations must be a sequence of "
-                                "(num, delta) tuples");
+                                     "(num, delta) tuples");
     if (!seq) {
         return NULL;
     }

@@ -309,7 +309,6 @@ shm_remove(PyObject *self, PyObject *unused)
     return sysv_remove(self, IPCORE_SHM, SHM(self)->id);
 }
 
-
 /* ----------------------------------------------------------- attributes */
 
 enum shm_field {

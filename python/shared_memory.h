@@ -21,7 +21,7 @@ struct shm_attachment {
     struct ipcore_mapping map;
     Py_ssize_t exports; /* buffers exported from this mapping */
     bool detached;      /* detach() was called: unmap at exports == 0 */
-    bool may_fault;     /* huge pages: a page may be missing (shm_attachment.c) */
+    bool may_fault;     /* huge pages: a page may be missing */
     struct shm_attachment *next;
 };
 
@@ -46,7 +46,7 @@ int shm_populate_range(PyObject *self, struct shm_attachment *att,
  */
 static inline int
 shm_populate(PyObject *self, struct shm_attachment *att, size_t offset,
-         size_t len, bool write)
+             size_t len, bool write)
 {
     if (!att->may_fault || len == 0) {
         return 0;

@@ -74,7 +74,7 @@ mapping_is_huge(const void *addr)
 /* shm_populate() of an attachment that may fault, out of line. */
 int
 shm_populate_range(PyObject *self, struct shm_attachment *att, size_t offset,
-               size_t len, bool write)
+                   size_t len, bool write)
 {
     uintptr_t start, page;
     int err;

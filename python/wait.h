@@ -24,8 +24,7 @@
  * left the time left (NULL: forever).  Returns what the ipcore call does:
  * >= 0, or a negated errno (-EINTR to be retried).
  */
-typedef ssize_t (*sysv_blocking_call)(void *arg,
-                                      const struct timespec *left);
+typedef ssize_t (*sysv_blocking_call)(void *arg, const struct timespec *left);
 
 /*
  * Waits in call(arg, ...) for at most timeout (NULL: forever), following
