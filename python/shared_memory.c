@@ -108,17 +108,6 @@ shm_init(PyObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static void
-shm_dealloc(PyObject *self)
-{
-    /* No buffer can be exported any more (each holds a reference), so
-     * every mapping left can go. */
-    while (SHM(self)->all) {
-        shm_attachment_unmap(self, SHM(self)->all);
-    }
-    sysv_dealloc(self);
-}
-
 static PyObject *
 shm_repr(PyObject *self)
 {

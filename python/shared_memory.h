@@ -65,6 +65,10 @@ int shm_attachment_unmap(PyObject *self, struct shm_attachment *att);
  * shmdt() waits for the last buffer exported from it.  0 or -errno. */
 int shm_detach_current(PyObject *self);
 
+/* tp_dealloc: every mapping the handle still has goes (here, beside
+ * shm_attachment_unmap(), which it inlines). */
+void shm_dealloc(PyObject *self);
+
 /* The buffer protocol (bf_getbuffer, bf_releasebuffer): a buffer of the
  * whole current attachment, read-only for a read-only one, counted in it. */
 int shm_getbuffer(PyObject *self, Py_buffer *view, int flags);

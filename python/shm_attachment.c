@@ -165,6 +165,17 @@ shm_detach_current(PyObject *self)
     return shm_attachment_unmap(self, att);
 }
 
+void
+shm_dealloc(PyObject *self)
+{
+    /* No buffer can be exported any more (each holds a reference), so
+     * every mapping left can go. */
+    while (SHM(self)->all) {
+        shm_attachment_unmap(self, SHM(self)->all);
+    }
+    sysv_dealloc(self);
+}
+
 /* ------------------------------------------------------- buffer protocol */
 
 int
