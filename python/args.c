@@ -2,7 +2,7 @@
  * Argument conversion: the fast parser and the converters of the
  * arguments more than one kind takes.
  */
-#include "sysv_ipc_int.h"
+#include "args.h"
 
 #include <errno.h>
 #include <math.h>
@@ -201,6 +201,19 @@ sysv_parse_size(PyObject *obj, const char *what, Py_ssize_t *out)
     }
     *out = n;
     return 0;
+}
+
+PyObject *
+sysv_frozen_tuple(PyObject *obj, const char *message)
+{
+    if (PyTuple_Check(obj)) {
+        return Py_NewRef(obj);
+    }
+    if (!Py_TYPE(obj)->tp_iter && !PySequence_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, message);
+        return NULL;
+    }
+    return PySequence_Tuple(obj);
 }
 
 int

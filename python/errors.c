@@ -3,7 +3,7 @@
  * failed ipcore call raises.  The meaning of each errno comes from the
  * core's table (ipcore_error_kind); here it only gets a class and words.
  */
-#include "sysv_ipc_int.h"
+#include "errors.h"
 
 #include <errno.h>
 

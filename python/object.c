@@ -3,7 +3,10 @@
  * remove(), and the key, id, owner and mode attributes.  They work on the
  * SYSV_OBJECT_HEAD every object starts with.
  */
-#include "sysv_ipc_int.h"
+#include "object.h"
+
+#include "args.h"
+#include "errors.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -2,38 +2,39 @@
  * What Semaphore and SemaphoreSet share: the semop of several operations
  * and its PEP 475 wait, the delta argument, the block and undo attributes
  * and the time attributes.  The single-operation semop behind acquire()
- * and release() is inline in sysv_ipc_int.h.
+ * and release() is inline in sem_common.h.
  */
-#include "sysv_ipc_int.h"
+#include "sem_common.h"
+
+#include "args.h"
+#include "wait.h"
 
 #include <errno.h>
 
 /* ------------------------------------------------------------ the semop */
 
-/* PEP 475: waits with the GIL released; on EINTR runs the handlers, then
- * retries with what is left of the timeout unless a handler raised. */
+/* A semop for sysv_wait(). */
+struct semop_call {
+    int id;
+    struct sembuf *ops;
+    size_t nops;
+};
+
+static ssize_t
+semop_try(void *arg, const struct timespec *left)
+{
+    struct semop_call *c = arg;
+
+    return ipcore_sem_ops(c->id, c->ops, c->nops, left);
+}
+
 int
 sysv_semop_wait(int id, struct sembuf *ops, size_t nops,
                 const struct timespec *timeout)
 {
-    struct ipcore_deadline deadline;
-    struct timespec left;
-    const struct timespec *wait;
-    int rc;
+    struct semop_call c = { .id = id, .ops = ops, .nops = nops };
 
-    ipcore_deadline_start(&deadline, timeout);
-    for (;;) {
-        wait = ipcore_deadline_left(&deadline, &left);
-        Py_BEGIN_ALLOW_THREADS
-        rc = ipcore_sem_ops(id, ops, nops, wait);
-        Py_END_ALLOW_THREADS
-        if (rc != -EINTR) {
-            return rc;
-        }
-        if (PyErr_CheckSignals() < 0) {
-            return SYSV_RC_PYERR;
-        }
-    }
+    return (int)sysv_wait(semop_try, &c, timeout);
 }
 
 /* As sysv_semop1(), for any number of operations.  Operations that mix

@@ -2,7 +2,9 @@
  * sysv_ipc.Semaphore: one semaphore (a set of one, element 0), as 1.1.0.
  * What it shares with SemaphoreSet is in sem_common.c.
  */
-#include "sysv_ipc_int.h"
+#include "sem_common.h"
+
+#include "args.h"
 
 #include <errno.h>
 

@@ -2,46 +2,21 @@
  * sysv_ipc.SemaphoreSet: a whole System V semaphore set, with per-element
  * values and atomic multi-operation semop.  Not in 1.1.0; Semaphore stays
  * as it was.  What the two share is in sem_common.c.
+ *
+ * This file holds the set and its values (semctl): life cycle, set[i],
+ * values, get_*() and set_value(), the attributes and the type; the semops
+ * (acquire(), release(), Z(), operate()) are in semaphore_set_semop.c.
  */
-#include "sysv_ipc_int.h"
+#include "semaphore_set.h"
+
+#include "args.h"
 
 #include <errno.h>
 
-typedef struct {
-    SYSV_SEM_HEAD;
-    int nsems;
-} SemaphoreSetObject;
-
-#define SET(o) ((SemaphoreSetObject *)(o))
-
-/* Operations and values handled on the stack; more go to the heap. */
-#define STACK_OPS 16
+/* Values handled on the stack; more go to the heap. */
 #define STACK_VALUES 64
 
 /* ---------------------------------------------------------- conversions */
-
-/* Converts an element number, allowing negative ones from the end when
- * from_end; IndexError outside the set. */
-static int
-parse_num(PyObject *self, PyObject *obj, bool from_end, int *num)
-{
-    Py_ssize_t i = PyNumber_AsSsize_t(obj, PyExc_IndexError);
-
-    if (i == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (from_end && i < 0) {
-        i += SET(self)->nsems;
-    }
-    if (i < 0 || i >= SET(self)->nsems) {
-        PyErr_Format(PyExc_IndexError,
-                     "semaphore number %zd is outside the set of %d", i,
-                     SET(self)->nsems);
-        return -1;
-    }
-    *num = (int)i;
-    return 0;
-}
 
 static int
 parse_value(PyObject *obj, unsigned short *value)
@@ -69,39 +44,17 @@ parse_value(PyObject *obj, unsigned short *value)
     return 0;
 }
 
-/*
- * obj as a tuple, which runs no Python code when read: a list, a generator
- * or any other iterable is copied first.  Reading it in place would let
- * code run between the checks and the system call (an item's __index__
- * clearing the list, a generator re-making the handle), which is how the
- * old code read past its buffers.  TypeError with message when obj is
- * not iterable.
- */
-static PyObject *
-frozen_tuple(PyObject *obj, const char *message)
-{
-    if (PyTuple_Check(obj)) {
-        return Py_NewRef(obj);
-    }
-    if (!Py_TYPE(obj)->tp_iter && !PySequence_Check(obj)) {
-        PyErr_SetString(PyExc_TypeError, message);
-        return NULL;
-    }
-    return PySequence_Tuple(obj);
-}
+#define VALUES_TYPE_MESSAGE "the values must be an int or a sequence of ints"
 
-#define VALUES_TYPE_MESSAGE                                                   \
-    "the values must be an int or a sequence of ints"
-
-/* The values argument frozen (see frozen_tuple): an int as it is, else a
- * tuple. */
+/* The values argument frozen (see sysv_frozen_tuple): an int as it is,
+ * else a tuple. */
 static PyObject *
 frozen_values(PyObject *obj)
 {
     if (PyLong_Check(obj)) {
         return Py_NewRef(obj);
     }
-    return frozen_tuple(obj, VALUES_TYPE_MESSAGE);
+    return sysv_frozen_tuple(obj, VALUES_TYPE_MESSAGE);
 }
 
 /*
@@ -266,191 +219,7 @@ set_repr(PyObject *self)
                                 (int)SET(self)->key, SET(self)->nsems);
 }
 
-/* -------------------------------------------------------------- methods */
-
-static PyObject *
-set_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
-{
-    static const char *const params[] = { "num", "timeout", "delta", NULL };
-    PyObject *argv[3] = { NULL, NULL, NULL };
-    const struct timespec *timeout = NULL;
-    struct timespec ts;
-    int num, delta = 1;
-
-    if (sysv_parse("acquire", params, 1, args, nargs, kwnames, argv) < 0 ||
-        parse_num(self, argv[0], false, &num) < 0 ||
-        sysv_parse_timeout(argv[1], &ts, &timeout) < 0 ||
-        sysv_parse_delta(argv[2], &delta) < 0) {
-        return NULL;
-    }
-    return sysv_sem_run(self, num, -delta, timeout);
-}
-
-static PyObject *
-set_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
-{
-    static const char *const params[] = { "num", "delta", NULL };
-    PyObject *argv[2] = { NULL, NULL };
-    int num, delta = 1;
-
-    if (sysv_parse("release", params, 1, args, nargs, kwnames, argv) < 0 ||
-        parse_num(self, argv[0], false, &num) < 0 ||
-        sysv_parse_delta(argv[1], &delta) < 0) {
-        return NULL;
-    }
-    if (delta > SHRT_MAX) {
-        return sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, -ERANGE);
-    }
-    return sysv_sem_run(self, num, delta, NULL);
-}
-
-static PyObject *
-set_z(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-      PyObject *kwnames)
-{
-    static const char *const params[] = { "num", "timeout", NULL };
-    PyObject *argv[2] = { NULL, NULL };
-    const struct timespec *timeout = NULL;
-    struct timespec ts;
-    int num;
-
-    if (sysv_parse("Z", params, 1, args, nargs, kwnames, argv) < 0 ||
-        parse_num(self, argv[0], false, &num) < 0 ||
-        sysv_parse_timeout(argv[1], &ts, &timeout) < 0) {
-        return NULL;
-    }
-    return sysv_sem_run(self, num, 0, timeout);
-}
-
-#define OP_MESSAGE                                                            \
-    "each operation must be a (num, delta) or (num, delta, flags) tuple"
-
-/* Converts one (num, delta[, flags]) item of operate() into *op.  The
- * item is frozen first: its numbers' __index__ may change it. */
-static int
-parse_op(PyObject *self, PyObject *item, short extra, struct sembuf *op)
-{
-    PyObject *seq;
-    Py_ssize_t len;
-    long delta, flags = 0;
-    int num, rc = -1;
-
-    seq = frozen_tuple(item, OP_MESSAGE);
-    if (!seq) {
-        return -1;
-    }
-    len = PyTuple_GET_SIZE(seq);
-    if (len != 2 && len != 3) {
-        PyErr_SetString(PyExc_TypeError, OP_MESSAGE);
-        goto done;
-    }
-    if (parse_num(self, PyTuple_GET_ITEM(seq, 0), false, &num) < 0) {
-        goto done;
-    }
-    delta = PyLong_AsLong(PyTuple_GET_ITEM(seq, 1));
-    if (delta == -1 && PyErr_Occurred()) {
-        goto done;
-    }
-    if (delta < SHRT_MIN || delta > SHRT_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "a delta must fit in a C short");
-        goto done;
-    }
-    if (len == 3) {
-        flags = PyLong_AsLong(PyTuple_GET_ITEM(seq, 2));
-        if (flags == -1 && PyErr_Occurred()) {
-            goto done;
-        }
-        if (flags & ~(long)(IPC_NOWAIT | SEM_UNDO)) {
-            PyErr_SetString(PyExc_ValueError,
-                            "an operation's flags may only hold "
-                            "IPC_NOWAIT and SEM_UNDO");
-            goto done;
-        }
-    }
-    op->sem_num = (unsigned short)num;
-    op->sem_op = (short)delta;
-    op->sem_flg = (short)(flags | extra);
-    rc = 0;
-done:
-    Py_DECREF(seq);
-    return rc;
-}
-
-static PyObject *
-set_operate(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames)
-{
-    static const char *const params[] = { "operations", "timeout", "block",
-                                          "undo", NULL };
-    PyObject *argv[4] = { NULL, NULL, NULL, NULL };
-    struct sembuf stack[STACK_OPS];
-    struct sembuf *ops = stack;
-    const struct timespec *timeout = NULL;
-    struct timespec ts;
-    PyObject *seq, *result = NULL;
-    Py_ssize_t n, i;
-    short extra = 0;
-    int flag, rc;
-
-    if (sysv_parse("operate", params, 1, args, nargs, kwnames, argv) < 0 ||
-        sysv_parse_timeout(argv[1], &ts, &timeout) < 0) {
-        return NULL;
-    }
-    if (argv[2]) {
-        if ((flag = PyObject_IsTrue(argv[2])) < 0) {
-            return NULL;
-        }
-        if (!flag) {
-            extra |= IPC_NOWAIT;
-        }
-    }
-    if (argv[3]) {
-        if ((flag = PyObject_IsTrue(argv[3])) < 0) {
-            return NULL;
-        }
-        if (flag) {
-            extra |= SEM_UNDO;
-        }
-    }
-
-    /* Frozen: an item's __index__ may change a list of operations. */
-    seq = frozen_tuple(argv[0], "operations must be a sequence of "
-                                "(num, delta) tuples");
-    if (!seq) {
-        return NULL;
-    }
-    n = PyTuple_GET_SIZE(seq);
-    if (n == 0) {
-        PyErr_SetString(PyExc_ValueError, "no operations given");
-        goto done;
-    }
-    if (n > STACK_OPS) {
-        ops = PyMem_New(struct sembuf, (size_t)n);
-        if (!ops) {
-            PyErr_NoMemory();
-            goto done;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        if (parse_op(self, PyTuple_GET_ITEM(seq, i), extra, &ops[i]) < 0) {
-            goto done;
-        }
-    }
-    rc = sysv_semop(SET(self)->id, ops, (size_t)n, timeout);
-    if (rc < 0) {
-        sysv_error(self, IPCORE_SEM, IPCORE_OP_SEMOP, rc);
-    } else {
-        result = Py_NewRef(Py_None);
-    }
-done:
-    if (ops != stack) {
-        PyMem_Free(ops);
-    }
-    Py_DECREF(seq);
-    return result;
-}
+/* ------------------------------------------------------- values by index */
 
 /* get_value(num) and friends: one semctl query each. */
 static PyObject *
@@ -458,7 +227,7 @@ set_query(PyObject *self, PyObject *arg, enum sysv_sem_query what)
 {
     int num;
 
-    if (parse_num(self, arg, false, &num) < 0) {
+    if (sysv_set_parse_num(self, arg, false, &num) < 0) {
         return NULL;
     }
     return sysv_sem_query(self, num, what);
@@ -514,7 +283,7 @@ set_set_value(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     int num;
 
     if (sysv_parse("set_value", params, 2, args, nargs, kwnames, argv) < 0 ||
-        parse_num(self, argv[0], false, &num) < 0 ||
+        sysv_set_parse_num(self, argv[0], false, &num) < 0 ||
         store_value(self, num, argv[1]) < 0) {
         return NULL;
     }
@@ -540,7 +309,7 @@ set_subscript(PyObject *self, PyObject *index)
 {
     int num;
 
-    if (parse_num(self, index, true, &num) < 0) {
+    if (sysv_set_parse_num(self, index, true, &num) < 0) {
         return NULL;
     }
     return sysv_sem_query(self, num, SYSV_SEM_VALUE);
@@ -556,7 +325,7 @@ set_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
                         "semaphores cannot be deleted from a set");
         return -1;
     }
-    if (parse_num(self, index, true, &num) < 0) {
+    if (sysv_set_parse_num(self, index, true, &num) < 0) {
         return -1;
     }
     return store_value(self, num, value);
@@ -631,17 +400,17 @@ set_set_values(PyObject *self, PyObject *value, void *closure)
 /* ---------------------------------------------------------------- type */
 
 static PyMethodDef set_methods[] = {
-    { "acquire", SYSV_METH(set_acquire), METH_FASTCALL | METH_KEYWORDS,
+    { "acquire", SYSV_METH(sysv_set_acquire), METH_FASTCALL | METH_KEYWORDS,
       "acquire($self, /, num, timeout=None, delta=1)\n--\n\n"
       "Decrements semaphore num by abs(delta), waiting as\n"
       "Semaphore.acquire() does (block and undo apply)." },
-    { "release", SYSV_METH(set_release), METH_FASTCALL | METH_KEYWORDS,
+    { "release", SYSV_METH(sysv_set_release), METH_FASTCALL | METH_KEYWORDS,
       "release($self, /, num, delta=1)\n--\n\n"
       "Increments semaphore num by abs(delta)." },
-    { "Z", SYSV_METH(set_z), METH_FASTCALL | METH_KEYWORDS,
+    { "Z", SYSV_METH(sysv_set_z), METH_FASTCALL | METH_KEYWORDS,
       "Z($self, /, num, timeout=None)\n--\n\n"
       "Waits until semaphore num is zero." },
-    { "operate", SYSV_METH(set_operate), METH_FASTCALL | METH_KEYWORDS,
+    { "operate", SYSV_METH(sysv_set_operate), METH_FASTCALL | METH_KEYWORDS,
       "operate($self, /, operations, timeout=None, block=True, undo=False)"
       "\n--\n\n"
       "Performs all operations at once or none (one semop).  Each is\n"

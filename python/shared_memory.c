@@ -1,206 +1,17 @@
 /*
- * sysv_ipc.SharedMemory: a segment and this handle's attachments of it.
- *
- * Every shmat() of the handle gets an attachment record.  The current one
- * serves read(), write() and new buffer exports; exported buffers point at
- * their record and count in it.  detach() ends the current attachment for
- * the program at once, but the real shmdt() waits until the last buffer
- * exported from it is released, so no memoryview ever points at unmapped
- * memory.  An attach() over an attachment keeps the old one mapped, as
- * 1.1.0 does; every mapping left is detached when the handle is freed.
+ * sysv_ipc.SharedMemory: a segment and this handle's attachments of it
+ * (how attachments live and die, and the buffer export, are in
+ * shm_attachment.c; the contract is in shared_memory.h).
  */
-#include "sysv_ipc_int.h"
+#include "shared_memory.h"
+
+#include "args.h"
+#include "errors.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/shm.h>
 #include <unistd.h>
-
-/* Linux 5.14's madvise() advice; older headers lack the names. */
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-struct shm_attachment {
-    struct ipcore_mapping map;
-    Py_ssize_t exports; /* buffers exported from this mapping */
-    bool detached;      /* detach() was called: unmap at exports == 0 */
-    bool may_fault;     /* huge pages: a page may be missing (see below) */
-    struct shm_attachment *next;
-};
-
-typedef struct {
-    SYSV_OBJECT_HEAD;
-    struct shm_attachment *cur; /* the current attachment, or NULL */
-    struct shm_attachment *all; /* every mapping the handle still has */
-} SharedMemoryObject;
-
-#define SHM(o) ((SharedMemoryObject *)(o))
-
-/*
- * ---------------------------------------------------------- huge pages
- *
- * A segment of huge pages (SHM_HUGETLB) may have no page behind part of
- * it: with SHM_NORESERVE nothing is set aside at shmget(), and the first
- * touch of a part for which the pool has no free huge page kills the
- * process with SIGBUS.  So every access of such an attachment first asks
- * the kernel to put pages behind the range (madvise(MADV_POPULATE_*),
- * Linux 5.14), which answers with an error where the access would fault,
- * and the error becomes MemoryError.  A page once there stays until the
- * segment goes (huge pages are never reclaimed), so a range populated
- * once is safe for good.  Ordinary segments never fault (the kernel
- * allocates or OOM-kills, it does not SIGBUS) and pay nothing.
- */
-
-/* Whether the mapping at addr is made of huge pages: its KernelPageSize
- * in /proc/self/smaps is larger than a page.  Only called for addresses
- * aligned to the smallest huge page size there is (64 KiB, on arm64 and
- * powerpc), which every huge page mapping is, so that most attachments
- * of ordinary segments are told apart without reading the file. */
-static bool
-mapping_is_huge(const void *addr)
-{
-    char line[256], head[32];
-    bool in_vma = false, huge = false;
-    unsigned long kib;
-    FILE *f;
-
-    if ((uintptr_t)addr & (64 * 1024 - 1)) {
-        return false;
-    }
-    f = fopen("/proc/self/smaps", "re");
-    if (!f) {
-        /* Cannot tell: treat it as huge, which costs a system call per
-         * access but never a SIGBUS. */
-        return true;
-    }
-    PyOS_snprintf(head, sizeof(head), "%lx-", (unsigned long)(uintptr_t)addr);
-    while (fgets(line, sizeof(line), f)) {
-        if (!in_vma) {
-            in_vma = strncmp(line, head, strlen(head)) == 0;
-        } else if (sscanf(line, "KernelPageSize: %lu kB", &kib) == 1) {
-            huge = kib * 1024 > (unsigned long)getpagesize();
-            break;
-        }
-    }
-    fclose(f);
-    return huge;
-}
-
-/* populate() of an attachment that may fault, out of line. */
-Py_NO_INLINE static int
-populate_range(PyObject *self, struct shm_attachment *att, size_t offset,
-               size_t len, bool write)
-{
-    uintptr_t start, page;
-    int err;
-
-    page = (uintptr_t)getpagesize();
-    start = (uintptr_t)att->map.addr + offset;
-    if (madvise((void *)(start & ~(page - 1)), len + (start & (page - 1)),
-                write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) {
-        if (offset == 0 && len == att->map.size) {
-            att->may_fault = false; /* every page is there for good */
-        }
-        return 0;
-    }
-    err = errno;
-    if (err == EINVAL) {
-        /* A kernel older than 5.14: nothing can be checked. */
-        return 0;
-    }
-    if (err == EFAULT || err == ENOMEM) {
-        /* EFAULT: the access would have raised SIGBUS. */
-        PyErr_SetString(sysv_exception(self, IPCORE_ERR_MEMORY),
-                        "No huge page is free to back this part of the "
-                        "segment (SHM_NORESERVE)");
-        return -1;
-    }
-    sysv_error(self, IPCORE_SHM, IPCORE_OP_ACCESS, -err);
-    return -1;
-}
-
-/*
- * Puts pages behind bytes offset..offset+len of att before an access
- * (write: for writing).  Returns 0 or -1 with MemoryError (no huge page
- * is free for it) or OSError set.  One test of a flag for ordinary
- * segments.
- */
-static inline int
-populate(PyObject *self, struct shm_attachment *att, size_t offset,
-         size_t len, bool write)
-{
-    if (!att->may_fault || len == 0) {
-        return 0;
-    }
-    return populate_range(self, att, offset, len, write);
-}
-
-/* ---------------------------------------------------------- attachments */
-
-/* shmat()s the segment and makes it the current attachment. */
-static int
-attachment_new(PyObject *self, const void *address, int flags)
-{
-    struct shm_attachment *att = PyMem_Calloc(1, sizeof(*att));
-    int rc;
-
-    if (!att) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    rc = ipcore_shm_attach(SHM(self)->id, address, flags, &att->map);
-    if (rc < 0) {
-        PyMem_Free(att);
-        sysv_error(self, IPCORE_SHM, IPCORE_OP_ATTACH, rc);
-        return -1;
-    }
-    att->may_fault = mapping_is_huge(att->map.addr);
-    att->next = SHM(self)->all;
-    SHM(self)->all = att;
-    SHM(self)->cur = att;
-    return 0;
-}
-
-/* shmdt()s att and forgets it.  Returns 0 or -errno. */
-static int
-attachment_unmap(PyObject *self, struct shm_attachment *att)
-{
-    struct shm_attachment **p;
-    int rc;
-
-    for (p = &SHM(self)->all; *p; p = &(*p)->next) {
-        if (*p == att) {
-            *p = att->next;
-            break;
-        }
-    }
-    if (SHM(self)->cur == att) {
-        SHM(self)->cur = NULL;
-    }
-    rc = ipcore_shm_detach(&att->map);
-    PyMem_Free(att);
-    return rc;
-}
-
-/* Ends the current attachment for the program (see the top). */
-static int
-detach_current(PyObject *self)
-{
-    struct shm_attachment *att = SHM(self)->cur;
-
-    SHM(self)->cur = NULL;
-    att->detached = true;
-    if (att->exports > 0) {
-        return 0;
-    }
-    return attachment_unmap(self, att);
-}
 
 static void
 not_attached(PyObject *self, const char *what)
@@ -273,39 +84,28 @@ shm_init(PyObject *self, PyObject *args, PyObject *kwds)
     }
     /* A second __init__ lets go of what the first one attached. */
     if (SHM(self)->cur) {
-        detach_current(self);
+        shm_detach_current(self);
     }
     SHM(self)->key = obj.key;
     SHM(self)->id = obj.id;
 
-    if (attachment_new(self, NULL, (mode & 0200) ? 0 : SHM_RDONLY) < 0) {
+    if (shm_attachment_new(self, NULL, (mode & 0200) ? 0 : SHM_RDONLY) < 0) {
         return -1;
     }
     if ((flags & (IPC_CREAT | IPC_EXCL)) == (IPC_CREAT | IPC_EXCL) &&
         !SHM(self)->cur->map.read_only) {
         struct shm_attachment *att = SHM(self)->cur;
 
-        if (populate(self, att, 0, att->map.size, true) < 0) {
+        if (shm_populate(self, att, 0, att->map.size, true) < 0) {
             /* The segment is new and ours, and nobody could use it
              * unfilled: it goes, rather than stay unknown to anyone. */
-            detach_current(self);
+            shm_detach_current(self);
             (void)ipcore_remove(IPCORE_SHM, obj.id);
             return -1;
         }
         memset(att->map.addr, (unsigned char)init_character, att->map.size);
     }
     return 0;
-}
-
-static void
-shm_dealloc(PyObject *self)
-{
-    /* No buffer can be exported any more (each holds a reference), so
-     * every mapping left can go. */
-    while (SHM(self)->all) {
-        attachment_unmap(self, SHM(self)->all);
-    }
-    sysv_dealloc(self);
 }
 
 static PyObject *
@@ -328,7 +128,7 @@ sysv_shm_attach_new(PyObject *module, int id, const void *address, int flags)
         return NULL;
     }
     SHM(self)->id = id;
-    if (attachment_new(self, address, flags) < 0) {
+    if (shm_attachment_new(self, address, flags) < 0) {
         Py_DECREF(self);
         return NULL;
     }
@@ -365,7 +165,7 @@ shm_attach(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     if (argv[1] && sysv_parse_int(argv[1], "flags", &flags) < 0) {
         return NULL;
     }
-    if (attachment_new(self, address, flags) < 0) {
+    if (shm_attachment_new(self, address, flags) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -381,7 +181,7 @@ shm_detach(PyObject *self, PyObject *unused)
                         "The segment is not attached");
         return NULL;
     }
-    rc = detach_current(self);
+    rc = shm_detach_current(self);
     if (rc < 0) {
         return sysv_error(self, IPCORE_SHM, IPCORE_OP_DETACH, rc);
     }
@@ -424,7 +224,7 @@ shm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         count = (Py_ssize_t)avail;
     }
 
-    if (populate(self, att, (size_t)offset, (size_t)count, false) < 0) {
+    if (shm_populate(self, att, (size_t)offset, (size_t)count, false) < 0) {
         return NULL;
     }
     /* Allocating runs no Python code (no garbage collection for bytes),
@@ -477,7 +277,7 @@ shm_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                         "Attempt to write past end of memory segment");
         goto done;
     }
-    if (populate(self, att, (size_t)offset, (size_t)data.len, true) < 0) {
+    if (shm_populate(self, att, (size_t)offset, (size_t)data.len, true) < 0) {
         goto done;
     }
     rc = ipcore_shm_write(&att->map, (size_t)offset, data.buf,
@@ -496,46 +296,6 @@ static PyObject *
 shm_remove(PyObject *self, PyObject *unused)
 {
     return sysv_remove(self, IPCORE_SHM, SHM(self)->id);
-}
-
-/* ------------------------------------------------------- buffer protocol */
-
-static int
-shm_getbuffer(PyObject *self, Py_buffer *view, int flags)
-{
-    struct shm_attachment *att = SHM(self)->cur;
-
-    if (!att) {
-        PyErr_SetString(sysv_exception(self, IPCORE_ERR_NOT_ATTACHED),
-                        "The segment is not attached");
-        view->obj = NULL;
-        return -1;
-    }
-    /* A buffer is read and written by code that cannot be checked, so a
-     * segment of huge pages gets every page now, or no buffer. */
-    if (populate(self, att, 0, att->map.size, !att->map.read_only) < 0) {
-        view->obj = NULL;
-        return -1;
-    }
-    /* A writable request of a read-only attachment fails here. */
-    if (PyBuffer_FillInfo(view, self, att->map.addr, (Py_ssize_t)att->map.size,
-                          att->map.read_only, flags) < 0) {
-        view->obj = NULL;
-        return -1;
-    }
-    view->internal = att;
-    att->exports++;
-    return 0;
-}
-
-static void
-shm_releasebuffer(PyObject *self, Py_buffer *view)
-{
-    struct shm_attachment *att = view->internal;
-
-    if (--att->exports == 0 && att->detached) {
-        attachment_unmap(self, att);
-    }
 }
 
 /* ----------------------------------------------------------- attributes */
