@@ -185,6 +185,17 @@ class Shared:
 STOP, PAUSE, FALLBACK, GEN = 0, 1, 2, 8
 
 
+def close_kept(fd):
+    """Closes a descriptor a worker kept, maybe from a daemon killed since:
+    its FLUSH then fails with ENOTCONN (DAEMON_GONE), and the descriptor
+    is closed all the same."""
+    try:
+        os.close(fd)
+    except OSError as e:
+        if e.errno not in DAEMON_GONE:
+            raise
+
+
 # ------------------------------------------------------------------ messages
 
 def pad_for(msgid, n):
@@ -337,10 +348,10 @@ class Worker:
         while not self.sh.flag(STOP):
             if self.sh.flag(PAUSE):
                 for dfd, _ in self.cache.values():
-                    os.close(dfd)
+                    close_kept(dfd)
                 self.cache.clear()
                 for fd, _, _, _ in self.stale.values():
-                    os.close(fd)
+                    close_kept(fd)
                 self.stale.clear()
                 self.idle(ST_PAUSED)
                 time.sleep(0.02)
