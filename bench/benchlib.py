@@ -1,4 +1,5 @@
-"""Helpers shared by scripts/bench-python and scripts/bench-fs.
+"""Helpers shared by the benchmark programs beside this file (python.py,
+fs.py, peek.py), which scripts/bench runs.
 
 Benchmarks report; they never assert.  A target that is missed is printed
 as "missed", and the scripts still exit 0 (non-zero only when a benchmark
@@ -153,8 +154,9 @@ def table(headers, rows, out=sys.stdout):
 
 
 # ---------------------------------------------------------------- raw IPC
-# Bare system calls through ctypes, so that scripts/bench-fs can make and
-# remove objects without depending on the module it does not measure.
+# Bare system calls through ctypes, so that fs.py (scripts/bench fs) can
+# make and remove objects without depending on the module it does not
+# measure.
 
 import ctypes  # noqa: E402
 

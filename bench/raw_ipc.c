@@ -1,7 +1,7 @@
 /*
  * raw-ipc — the cost of each System V IPC operation the sysv_ipc module
- * offers, done with bare system calls: the baseline scripts/bench-python
- * compares the module against.
+ * offers, done with bare system calls: the baseline bench/python.py
+ * (scripts/bench python) compares the module against.
  *
  * Every benchmark runs its operation N times, N chosen so that one run takes
  * about --time seconds (0.5 by default, 0.05 with --quick), repeats the run

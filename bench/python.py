@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""bench-python — the sysv_ipc module against bare system calls.
+"""scripts/bench python — the sysv_ipc module against bare system calls.
 
 Runs each operation with `import sysv_ipc` (from $IPCFS_BUILD/python,
 default build/python) and the same operation in C (build/bench/raw-ipc),
@@ -10,7 +9,7 @@ Runs in a private IPC namespace (re-executes itself under `unshare --ipc`
 when root); every object it makes is IPC_PRIVATE and removed.  Reports,
 never asserts: exit status 0 unless something could not run.
 
-usage: scripts/bench-python [--quick] [--time S] [--repeat N] [--ops N]
+usage: scripts/bench python [--quick] [--time S] [--repeat N] [--ops N]
                             [--module-dir DIR] [--json FILE] [NAME...]
 """
 
@@ -24,9 +23,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "bench"))
-import benchlib  # noqa: E402
+import benchlib  # beside this file: its directory is sys.path[0]
 
 MIB = 1 << 20
 
@@ -342,6 +339,7 @@ def import_module(module_dir):
 
 def main():
     ap = argparse.ArgumentParser(
+        prog="scripts/bench python",
         description="Compare the sysv_ipc module with bare system calls.")
     ap.add_argument("--quick", action="store_true",
                     help="short runs (0.05 s, 1 repeat, 300k memory ops)")
@@ -387,7 +385,7 @@ def main():
     raw = os.path.join(build, "bench", "raw-ipc")
     module_dir = args.module_dir or os.path.join(build, "python")
     if not os.access(raw, os.X_OK):
-        print(f"bench-python: {raw} not found: build first "
+        print(f"bench python: {raw} not found: build first "
               f"(meson setup {build} && ninja -C {build})", file=sys.stderr)
         return 1
     sysv_ipc, where = import_module(module_dir)
@@ -509,5 +507,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("bench-python: interrupted", file=sys.stderr)
+        print("bench python: interrupted", file=sys.stderr)
         sys.exit(130)

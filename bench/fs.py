@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""bench-fs — the ipcfs filesystem against a tmpfs, and its daemon's memory.
+"""scripts/bench fs — the ipcfs filesystem against a tmpfs, and its daemon's memory.
 
 In one run, with $IPCFS_BUILD/fs/ipcfs (default build/fs/ipcfs):
   - dd bs=1M read and write of a 256 MiB segment through shm/<key>/data,
@@ -21,7 +20,7 @@ Runs in private IPC and mount namespaces (re-executes itself under
 readers are killed and reaped, the mounts unmounted, the daemon reaped and
 the objects removed.
 
-usage: scripts/bench-fs [--quick] [--ops N] [--readers N] [--sems N]
+usage: scripts/bench fs [--quick] [--ops N] [--readers N] [--sems N]
                         [--fallback-opt OPT] [--json FILE] [PART...]
 PARTs: dd attr ls msg blocked ops fallback (default: all)
 """
@@ -39,10 +38,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "bench"))
-import benchlib  # noqa: E402
-from benchlib import RawIpc, MsgBuf  # noqa: E402
+import benchlib  # beside this file: its directory is sys.path[0]
+from benchlib import RawIpc, MsgBuf
 
 MIB = 1 << 20
 SEG_MIB = 256
@@ -756,7 +753,8 @@ def import_module(build):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Benchmark the ipcfs mount.")
+    ap = argparse.ArgumentParser(prog="scripts/bench fs",
+                                 description="Benchmark the ipcfs mount.")
     ap.add_argument("--quick", action="store_true",
                     help="short runs; 100 readers, 20,000 ops")
     ap.add_argument("--ops", type=int, default=None,
@@ -797,7 +795,7 @@ def main():
     build = benchlib.build_dir()
     binary = os.path.join(build, "fs", "ipcfs")
     if not os.access(binary, os.X_OK):
-        print(f"bench-fs: {binary} not found: build first "
+        print(f"bench fs: {binary} not found: build first "
               f"(meson setup {build} && ninja -C {build})", file=sys.stderr)
         return 1
     fallback = args.fallback_opt or find_fallback_opt(binary)
@@ -865,6 +863,6 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("bench-fs: interrupted; everything was cleaned up",
+        print("bench fs: interrupted; everything was cleaned up",
               file=sys.stderr)
         sys.exit(130)
