@@ -19,6 +19,14 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NS_ENV = "IPCFS_BENCH_PRIVATE_IPC"
 
 
+def user_path(path):
+    """A path the user gave on the command line, made absolute against the
+    directory they were in: scripts/bench runs the parts from the project's
+    top and says where that was in $IPCFS_BENCH_CWD."""
+    return os.path.join(os.environ.get("IPCFS_BENCH_CWD", os.getcwd()),
+                        path)
+
+
 def build_dir():
     """$IPCFS_BUILD (default "build"), relative to the project's top."""
     return os.path.join(TOP, os.environ.get("IPCFS_BUILD", "build"))
