@@ -1,9 +1,11 @@
 /*
  * sysv_ipc.MessageQueue: a message queue and this handle's message buffer.
  *
- * Each handle allocates one buffer of max_message_size bytes when it is
- * made and sends and receives messages through it (fix #8): no allocation
- * per call but the result.  While a thread waits in msgsnd()/msgrcv()
+ * Each handle allocates one buffer of max_message_size bytes the first time
+ * it sends or receives, and sends and receives messages through it from
+ * then on (fix #8): no allocation per call but the result.  Not when it is
+ * made: the malloc() and free() of a 2 KiB buffer cost a create+remove of
+ * a queue that never receives a fifth of what the module spends on it.  While a thread waits in msgsnd()/msgrcv()
  * without the GIL, the buffer is marked busy, and a call from another
  * thread on the same handle uses a buffer of its own for that one call.
  *
@@ -49,11 +51,11 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
     size_t max_size = 2048, capacity;
     enum ipcore_key_choice choice;
     struct ipcore_object obj;
-    struct ipcore_msgbuf *buf;
     key_t key;
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue", kwlist,
+    if (!sysv_parse_key_flags(args, kwds, &key_obj, &flags) &&
+        !PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue", kwlist,
                                      &key_obj, &flags, &mode, &max_obj)) {
         return -1;
     }
@@ -90,20 +92,16 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
 
     /* The kernel never holds a message longer than MSGMAX <= INT_MAX. */
     capacity = max_size < (size_t)INT_MAX ? max_size : (size_t)INT_MAX;
-    buf = PyMem_RawMalloc(ipcore_msgbuf_size(capacity));
-    if (!buf) {
-        PyErr_NoMemory();
-        return -1;
-    }
 
     rc = ipcore_mq_get(key, choice, flags, (unsigned int)mode, &obj);
     if (rc < 0) {
-        PyMem_RawFree(buf);
         sysv_error(self, IPCORE_MQ, IPCORE_OP_GET, rc);
         return -1;
     }
+    /* A buffer of an earlier __init__() may have another capacity: the
+     * next call makes the one this needs. */
     PyMem_RawFree(MQ(self)->buf);
-    MQ(self)->buf = buf;
+    MQ(self)->buf = NULL;
     MQ(self)->capacity = capacity;
     MQ(self)->max_message_size = max_size;
     MQ(self)->key = obj.key;
@@ -197,8 +195,9 @@ not_ready(PyObject *self)
 }
 
 /*
- * The buffer for one call: the handle's own, or, while another thread
- * waits with that, a new one of bytes bytes of text (*temp set).
+ * The buffer for one call: the handle's own (made by the first call), or,
+ * while another thread waits with that, a new one of bytes bytes of text
+ * (*temp set).
  */
 static struct ipcore_msgbuf *
 call_buffer(PyObject *self, size_t bytes, bool *temp)
@@ -207,6 +206,13 @@ call_buffer(PyObject *self, size_t bytes, bool *temp)
 
     *temp = MQ(self)->busy;
     if (!*temp) {
+        if (!MQ(self)->buf) {
+            MQ(self)->buf =
+                PyMem_RawMalloc(ipcore_msgbuf_size(MQ(self)->capacity));
+            if (!MQ(self)->buf) {
+                PyErr_NoMemory();
+            }
+        }
         return MQ(self)->buf;
     }
     b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
@@ -375,7 +381,7 @@ send_any(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
-    if (!MQ(self)->buf) {
+    if (MQ(self)->id < 0) {
         return not_ready(self);
     }
     if (sysv_data_get(argv[0], &data) < 0) {
@@ -669,7 +675,7 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             }
         }
     }
-    if (!MQ(self)->buf) {
+    if (MQ(self)->id < 0) {
         return not_ready(self);
     }
 #if BYTES_AS_MSGBUF

@@ -26,7 +26,8 @@ sem_init(PyObject *self, PyObject *args, PyObject *kwds)
     key_t key;
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iii:Semaphore", kwlist,
+    if (!sysv_parse_key_flags(args, kwds, &key_obj, &flags) &&
+        !PyArg_ParseTupleAndKeywords(args, kwds, "O|iii:Semaphore", kwlist,
                                      &key_obj, &flags, &mode,
                                      &initial_value)) {
         return -1;
