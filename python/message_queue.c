@@ -194,32 +194,34 @@ not_ready(PyObject *self)
     return NULL;
 }
 
+/* call_buffer()'s allocations, out of its way: a buffer of bytes bytes of
+ * text, which becomes the handle's own if own. */
+Py_NO_INLINE static struct ipcore_msgbuf *
+new_buffer(PyObject *self, size_t bytes, bool own)
+{
+    struct ipcore_msgbuf *b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
+
+    if (!b) {
+        PyErr_NoMemory();
+    } else if (own) {
+        MQ(self)->buf = b;
+    }
+    return b;
+}
+
 /*
  * The buffer for one call: the handle's own (made by the first call), or,
  * while another thread waits with that, a new one of bytes bytes of text
  * (*temp set).
  */
-static struct ipcore_msgbuf *
+static inline struct ipcore_msgbuf *
 call_buffer(PyObject *self, size_t bytes, bool *temp)
 {
-    struct ipcore_msgbuf *b;
-
     *temp = MQ(self)->busy;
-    if (!*temp) {
-        if (!MQ(self)->buf) {
-            MQ(self)->buf =
-                PyMem_RawMalloc(ipcore_msgbuf_size(MQ(self)->capacity));
-            if (!MQ(self)->buf) {
-                PyErr_NoMemory();
-            }
-        }
+    if (!*temp && MQ(self)->buf) {
         return MQ(self)->buf;
     }
-    b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
-    if (!b) {
-        PyErr_NoMemory();
-    }
-    return b;
+    return new_buffer(self, *temp ? bytes : MQ(self)->capacity, !*temp);
 }
 
 /* The PEP 475 wait of a send that found the queue full. */
@@ -737,6 +739,20 @@ mq_get_stat(PyObject *self, void *closure)
     Py_RETURN_NONE;
 }
 
+/* current_messages: mq_get_stat() of MQ_F_QNUM alone, since every read of
+ * it comes here. */
+static PyObject *
+mq_get_count(PyObject *self, void *closure)
+{
+    unsigned long qnum = 0;
+    int rc = ipcore_mq_count(MQ(self)->id, &qnum);
+
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_MQ, IPCORE_OP_STAT, rc);
+    }
+    return PyLong_FromUnsignedLong(qnum);
+}
+
 static int
 mq_set_max_size(PyObject *self, PyObject *value, void *closure)
 {
@@ -791,7 +807,7 @@ static PyMethodDef mq_methods[] = {
 
 static PyGetSetDef mq_getset[] = {
     { "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
-    { "current_messages", mq_get_stat, NULL,
+    { "current_messages", mq_get_count, NULL,
       "How many messages the queue holds (read-only).",
       SYSV_CLOSURE(MQ_F_QNUM) },
     { "max_size", mq_get_stat, mq_set_max_size,
