@@ -13,6 +13,9 @@ one a line, and answers each with one JSON line as it is measured
 ({"name", "n", "seconds", "ops_per_sec"}, or {"name", "error"}), keeping
 its objects between them, until end of file; then it removes them.
 
+With --run NAME N it runs benchmark NAME N times, untimed, and exits: what
+bench/instructions.py counts under callgrind.
+
 With --memory OPS it runs the memory check alone instead, in a fresh
 process (so that neither the speed runs nor anything they leaked colour
 it), and prints its results as one JSON line.
@@ -276,6 +279,19 @@ def serve(sysv_ipc, args):
     return 0
 
 
+def run_once(sysv_ipc, name, n, shm_detach):
+    """--run: benchmark name n times, untimed; 0, or 1 if it failed."""
+    objs = Objects(sysv_ipc)
+    try:
+        module_benches(sysv_ipc, objs, shm_detach)[name](n)
+        return 0
+    except Exception as e:
+        print(f"{name}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        objs.remove_all()
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Time a sysv_ipc module's operations (for "
@@ -284,6 +300,7 @@ def main():
     ap.add_argument("--time", type=float, default=0.5)
     ap.add_argument("--clock", choices=sorted(benchlib.CLOCKS), default="cpu")
     ap.add_argument("--memory", type=int, metavar="OPS", default=None)
+    ap.add_argument("--run", nargs=2, metavar=("NAME", "N"))
     ap.add_argument("--shm-detach", action="store_true",
                     help="the SharedMemory create row calls detach() too "
                          "(for upstream)")
@@ -301,6 +318,9 @@ def main():
     if sysv_ipc is None:
         say({"error": where})
         return 1
+    if args.run:
+        return run_once(sysv_ipc, args.run[0], int(args.run[1]),
+                        args.shm_detach)
     say({"module": where, "version": getattr(sysv_ipc, "VERSION", "?")})
     return serve(sysv_ipc, args)
 
