@@ -9,7 +9,8 @@ is imported in its own process, which runs this file with --module-dir,
 (with --shm-detach for upstream: see module_benches) prints one JSON
 line on the module it imported ({"module": path,
 "version": v}, or {"error": why}), then reads benchmark names from stdin,
-one a line, and answers each with one JSON line as it is measured
+one a line ("NAME", timed for about --time seconds, or "NAME N", exactly
+N operations), and answers each with one JSON line as it is measured
 ({"name", "n", "seconds", "ops_per_sec"}, or {"name", "error"}), keeping
 its objects between them, until end of file; then it removes them.
 
@@ -247,6 +248,21 @@ def import_module(module_dir):
     return sysv_ipc, where
 
 
+def time_fixed(run, n, clock):
+    """Seconds of run(n) on clock, the garbage collector off (as
+    benchlib.measure() times)."""
+    now = benchlib.CLOCKS[clock]
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = now()
+        run(n)
+        return now() - t0
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def say(obj):
     print(json.dumps(obj), flush=True)
 
@@ -261,15 +277,20 @@ def serve(sysv_ipc, args):
         except Exception as e:  # every answer says so
             runs, failed = {}, f"setting up: {type(e).__name__}: {e}"
         for line in sys.stdin:
-            name = line.strip()
-            if not name:
+            words = line.split()
+            if not words:
                 continue
+            name = words[0]
+            fixed = int(words[1]) if len(words) > 1 else None
             run = runs.get(name)
             if run is None:
                 say({"name": name, "error": failed or "unknown benchmark"})
                 continue
             try:
-                n, t = benchlib.measure(run, args.time, 1, args.clock)
+                if fixed:
+                    n, t = fixed, time_fixed(run, fixed, args.clock)
+                else:
+                    n, t = benchlib.measure(run, args.time, 1, args.clock)
                 say({"name": name, "n": n, "seconds": t,
                      "ops_per_sec": n / t})
             except Exception as e:  # reported in the row; the rest go on

@@ -7,8 +7,9 @@ bench/upstream.py: --upstream PATH, by default ../shared/upstream/
 sysv_ipc-1.1.0 beside the project when it is there), and the same
 operation in C (build/bench/raw-ipc).  Both modules are named sysv_ipc, so
 each runs in a process of its own (bench/module_ops.py); raw-ipc serves
-too.  For each operation the three run in turn (module, upstream, raw),
-and the rounds repeat; the median of the rounds is kept.  Prints ops/s for
+too.  Each round runs each operation in --slices slices on each side,
+alternating module, upstream and raw slice by slice, and the rounds
+repeat; the median of the rounds is kept.  Prints ops/s for
 the three and the ratios module time / raw time and module time / upstream
 time, beside the targets.  Then checks memory: RSS before and after --ops
 mixed operations.
@@ -18,8 +19,8 @@ when root); every object it makes is IPC_PRIVATE and removed.  Reports,
 never asserts: exit status 0 unless something could not run.  Upstream
 absent (no source, or it does not build) is said, not an error.
 
-usage: scripts/bench python [--quick] [--time S] [--repeat N] [--ops N]
-                            [--module-dir DIR] [--upstream PATH]
+usage: scripts/bench python [--quick] [--time S] [--repeat N] [--slices N]
+                            [--ops N] [--module-dir DIR] [--upstream PATH]
                             [--no-upstream] [--json FILE] [NAME...]
 """
 
@@ -193,7 +194,8 @@ def module_server(what, module_dir, args, extra=()):
     env = dict(os.environ)
     env[benchlib.NS_ENV] = "1"  # it stays in our namespace
     return Server(what, [sys.executable, MODULE_OPS, "--module-dir",
-                         module_dir, "--time", str(args.time),
+                         module_dir, "--time",
+                         str(args.time / args.slices),
                          "--clock", args.clock, *extra], env, hello=True)
 
 
@@ -233,38 +235,50 @@ def print_memory(mem, ops):
           f"{benchlib.status(mem['met'])}")
 
 
-def run_rounds(benches, servers, raw, repeat):
+def run_rounds(benches, servers, raw, repeat, slices):
     """Every round measures each operation on the module, upstream and raw
-    in turn (and the bare create pairs on raw), so that the three spread
-    over the same stretch of time on a noisy machine.  Returns
-    {side: {name: [ops/s per round]}} and {side: {name: error}}."""
-    raw_names = []
-    for _, _, r in benches:
-        if r not in raw_names:
-            raw_names.append(r)
-    sides = [*servers, "raw"]
+    (and the bare create pairs on raw) in slices, alternating the three
+    slice by slice, so that they spread over the same stretch of time on
+    a noisy machine, whose speed changes from one second to the next.  A
+    slice runs the number of operations that lasted --time / slices when
+    first measured (that first run is not counted).  Returns {side: {name:
+    [ops/s per round]}} and {side: {name: error}}."""
+    sides = {**servers, "raw": raw}
     rates = {s: {} for s in sides}
     errors = {s: {} for s in sides}
+    fixed = {s: {} for s in sides}  # side -> name -> operations a slice
     for rnd in range(repeat):
         print(f"  round {rnd + 1}/{repeat}", file=sys.stderr, flush=True)
-        todo = list(raw_names)
+        done_raw = set()
         for name, _, raw_name in benches:
-            for side, server in servers.items():
-                if name not in errors[side]:
-                    r = server.measure(name)
+            # Who runs in this row, and under which name.
+            runs = {s: name for s in servers}
+            if raw_name not in done_raw:
+                done_raw.add(raw_name)
+                runs["raw"] = raw_name
+            for side, what in list(runs.items()):
+                if what in errors[side]:
+                    del runs[side]
+                elif what not in fixed[side]:
+                    r = sides[side].measure(what)
                     if "error" in r:
-                        errors[side][name] = r["error"]
+                        errors[side][what] = r["error"]
+                        del runs[side]
                     else:
-                        rates[side].setdefault(name, []).append(
-                            r["ops_per_sec"])
-            if raw_name in todo:
-                todo.remove(raw_name)
-                r = raw.measure(raw_name)
-                if "error" in r:
-                    errors["raw"][raw_name] = r["error"]
-                else:
-                    rates["raw"].setdefault(raw_name, []).append(
-                        r["ops_per_sec"])
+                        fixed[side][what] = max(1, r["n"])
+            spent = {s: 0.0 for s in runs}
+            for _ in range(slices):
+                for side, what in list(runs.items()):
+                    n = fixed[side][what]
+                    r = sides[side].measure(f"{what} {n}")
+                    if "error" in r:
+                        errors[side][what] = r["error"]
+                        del runs[side]
+                    else:
+                        spent[side] += r["seconds"]
+            for side, what in runs.items():
+                rates[side].setdefault(what, []).append(
+                    slices * fixed[side][what] / max(spent[side], 1e-9))
         for bare in BARE_CREATE:
             r = raw.measure(bare)
             if "error" not in r:
@@ -336,6 +350,9 @@ def main():
                     help="seconds per timed run (default 0.5)")
     ap.add_argument("--repeat", type=int, default=None,
                     help="rounds, the median kept (default 5)")
+    ap.add_argument("--slices", type=int, default=5,
+                    help="slices of a round's --time, the module, upstream "
+                         "and raw alternating slice by slice (default 5)")
     ap.add_argument("--clock", choices=sorted(benchlib.CLOCKS), default="cpu",
                     help="time runs in the process's CPU time (default: "
                          "robust on a busy machine) or in wall time")
@@ -362,6 +379,8 @@ def main():
         args.repeat = 3 if args.quick else 5
     if args.ops is None:
         args.ops = 300_000 if args.quick else 10_000_000
+    if args.slices < 1 or args.repeat < 1:
+        ap.error("--slices and --repeat take a number >= 1")
     known = {b[0] for b in BENCHES}
     for n in args.names:
         if n not in known:
@@ -426,9 +445,10 @@ def main():
             results["upstream"] = {"source": up.source,
                                    "version": up.version,
                                    "absent": up.absent}
-            print(f"runs of ~{args.time} s of {args.clock} time; each round "
-                  "runs every operation on the module, upstream and raw in "
-                  f"turn; median of {args.repeat} rounds")
+            print(f"runs of ~{args.time} s of {args.clock} time in "
+                  f"{args.slices} slices, the module, upstream and raw "
+                  "alternating slice by slice; median of "
+                  f"{args.repeat} rounds")
             print("vs raw = module time / raw time; vs upstream = module "
                   "time / upstream time (below 1: the module is faster)")
             print()
@@ -437,10 +457,12 @@ def main():
                       file=sys.stderr, flush=True)
                 mem = run_memory(module_dir, args.ops)
             raw = Server("raw-ipc", [raw_path, "--serve", "--time",
-                                     str(args.time), "--repeat", "1",
+                                     str(args.time / args.slices),
+                                     "--repeat", "1",
                                      "--clock", args.clock],
                          None, hello=False)
-            rates, errors = run_rounds(benches, servers, raw, args.repeat)
+            rates, errors = run_rounds(benches, servers, raw, args.repeat,
+                                       args.slices)
             for side in ("module", "upstream"):
                 rates.setdefault(side, {})
                 errors.setdefault(side, {})

@@ -391,23 +391,25 @@ static double time_run(const struct bench *b, unsigned long n)
 	return now() - t0;
 }
 
-/* Picks n so that a run lasts about target seconds, then keeps the fastest
- * of repeat runs. */
-static void measure(const struct bench *b, double target, int repeat)
+/* Picks n so that a run lasts about target seconds (or takes fixed, if not
+ * 0), then keeps the fastest of repeat runs. */
+static void measure(const struct bench *b, double target, int repeat,
+		    unsigned long fixed)
 {
-	unsigned long n = 1;
+	unsigned long n = fixed ? fixed : 1;
 	double t, best;
 
 	/* Grow n until a run is long enough to extrapolate from. */
-	for (;;) {
+	while (!fixed) {
 		t = time_run(b, n);
-		if (t >= target / 20 || n >= (1ul << 40))
+		if (t >= target / 20 || n >= (1ul << 40)) {
+			n = (unsigned long)((double)n * target / t);
+			if (n < 1)
+				n = 1;
 			break;
+		}
 		n *= t > 0 ? (unsigned long)(target / 20 / t) + 2 : 16;
 	}
-	n = (unsigned long)((double)n * target / t);
-	if (n < 1)
-		n = 1;
 	best = time_run(b, n);
 	for (int r = 1; r < repeat; r++) {
 		t = time_run(b, n);
@@ -421,11 +423,12 @@ static void measure(const struct bench *b, double target, int repeat)
 }
 
 /* Measures b; if it fails, says so and goes on. */
-static void serve_one(const struct bench *b, double target, int repeat)
+static void serve_one(const struct bench *b, double target, int repeat,
+		      unsigned long fixed)
 {
 	if (setjmp(serve_jmp) == 0) {
 		serving = true;
-		measure(b, target, repeat);
+		measure(b, target, repeat, fixed);
 	} else {
 		remove_tmp();
 		printf("{\"name\": \"%s\", \"error\": \"%s\"}\n", b->name,
@@ -435,23 +438,30 @@ static void serve_one(const struct bench *b, double target, int repeat)
 	serving = false;
 }
 
-/* --serve: one benchmark a line of stdin, answered as it comes.  An unknown
- * name is answered with an error line, and the serving goes on. */
+/* --serve: one benchmark a line of stdin ("NAME", or "NAME N" for a run of
+ * exactly N operations), answered as it comes.  An unknown name is
+ * answered with an error line, and the serving goes on. */
 static void serve_stdin(double target, int repeat)
 {
 	char line[128];
 
 	while (fgets(line, sizeof(line), stdin)) {
-		size_t k;
+		unsigned long fixed = 0;
+		size_t k, end;
 
-		line[strcspn(line, " \t\r\n")] = '\0';
+		line[strcspn(line, "\r\n")] = '\0';
+		end = strcspn(line, " \t");
+		if (line[end]) {
+			fixed = strtoul(line + end + 1, NULL, 10);
+			line[end] = '\0';
+		}
 		if (!line[0])
 			continue;
 		for (k = 0; k < N_BENCHES; k++)
 			if (!strcmp(line, benches[k].name))
 				break;
 		if (k < N_BENCHES) {
-			serve_one(&benches[k], target, repeat);
+			serve_one(&benches[k], target, repeat, fixed);
 		} else {
 			/* Names are ours to print only when they are known:
 			 * the line is not echoed into the JSON. */
@@ -474,7 +484,8 @@ static void usage(FILE *f)
 		"  --clock C      cpu: the process's CPU time (default), or wall\n"
 		"  --list         print the benchmarks and what each does\n"
 		"  --serve        read names from stdin, one a line, and measure each\n"
-		"                 as it comes (until end of file)\n");
+		"                 as it comes (until end of file); \"NAME N\" runs it\n"
+		"                 exactly N times\n");
 }
 
 int main(int argc, char **argv)
@@ -547,7 +558,7 @@ int main(int argc, char **argv)
 	} else {
 		for (size_t k = 0; k < N_BENCHES; k++)
 			if (!any || selected[k])
-				measure(&benches[k], target, repeat);
+				measure(&benches[k], target, repeat, 0);
 	}
 	teardown();
 	return 0;
