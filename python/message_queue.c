@@ -4,10 +4,11 @@
  * Each handle allocates one buffer of max_message_size bytes the first time
  * it sends or receives, and sends and receives messages through it from
  * then on (fix #8): no allocation per call but the result.  Not when it is
- * made: the malloc() and free() of a 2 KiB buffer cost a create+remove of
- * a queue that never receives a fifth of what the module spends on it.  While a thread waits in msgsnd()/msgrcv()
- * without the GIL, the buffer is marked busy, and a call from another
- * thread on the same handle uses a buffer of its own for that one call.
+ * made: the malloc() and free() of a 2 KiB buffer cost a create+remove a
+ * fifth of what the module spends on it (docs/performance.md).  While a
+ * thread waits in msgsnd()/msgrcv() without the GIL, the buffer is marked
+ * busy, and a call from another thread on the same handle uses a buffer of
+ * its own for that one call.
  *
  * Beyond that, receive() refills the (bytes, type) tuple it returned last
  * time, and its bytes object, when the caller has dropped them (see
