@@ -135,10 +135,9 @@ def main():
                          ("absent" if not up.module_dir else "error"
                           if theirs is None else f"{theirs:.0f}"),
                          (f"{ours - theirs:+.0f}" if both else "-"),
-                         benchlib.fmt_ratio(ours / theirs if both else None),
-                         ""])
+                         benchlib.fmt_ratio(ours / theirs if both else None)])
     benchlib.table(["operation", "module", "upstream", "difference",
-                    "module/upstream", ""], rows)
+                    "module/upstream"], rows)
     return 1 if failed else 0
 
 
