@@ -9,7 +9,8 @@ operation in C (build/bench/raw-ipc).  Both modules are named sysv_ipc, so
 each runs in a process of its own (bench/module_ops.py); raw-ipc serves
 too.  Each round runs each operation in --slices slices on each side,
 alternating module, upstream and raw slice by slice, and the rounds
-repeat; the median of the rounds is kept.  Prints ops/s for
+repeat; the median of the rounds is kept (of a ratio: of each round's
+ratio, the pair having run side by side).  Prints ops/s for
 the three and the ratios module time / raw time and module time / upstream
 time, beside the targets.  Then checks memory: RSS before and after --ops
 mixed operations.
@@ -286,6 +287,19 @@ def run_rounds(benches, servers, raw, repeat, slices):
     return rates, errors
 
 
+def paired_ratio(rates, side, name, other, other_name):
+    """The median over the rounds of (other's rate / side's rate) in the
+    same round: time on side / time on other.  Rounds alternate the sides,
+    so each round's pair saw the same machine; the median of the pairs is
+    steadier than the ratio of the two medians.  None if a round lacks
+    either."""
+    a = rates[side].get(name)
+    b = rates[other].get(other_name)
+    if not a or not b or len(a) != len(b):
+        return None
+    return statistics.median(y / x for x, y in zip(a, b))
+
+
 def median(rates, side, name):
     got = rates[side].get(name)
     return statistics.median(got) if got else None
@@ -309,9 +323,12 @@ def report(benches, rates, errors, up, results):
                                   f"{errors['raw'][raw_name]}")
         row = {"module": mod_ops, "raw": raw_ops, "upstream": up_ops,
                "upstream_present": up_present, "error": error,
-               "vs_raw": raw_ops / mod_ops if raw_ops and mod_ops else None,
-               "vs_upstream": (up_ops / mod_ops if up_ops and mod_ops
-                               else None)}
+               "vs_raw": (paired_ratio(rates, "module", name, "raw",
+                                       raw_name)
+                          if raw_ops and mod_ops else None),
+               "vs_upstream": (paired_ratio(rates, "module", name,
+                                            "upstream", name)
+                               if up_ops and mod_ops else None)}
         target, ok = judge(name, row)
         if error:
             printed_errors.append(f"{what}: {error}")
@@ -450,7 +467,8 @@ def main():
                   "alternating slice by slice; median of "
                   f"{args.repeat} rounds")
             print("vs raw = module time / raw time; vs upstream = module "
-                  "time / upstream time (below 1: the module is faster)")
+                  "time / upstream time (below 1: the module is faster), "
+                  "each the median of the rounds' ratios")
             print()
             if mod:
                 print(f"  memory check, {args.ops:,} ops ...",
