@@ -1,4 +1,5 @@
-"""Helpers shared by scripts/bench-python and scripts/bench-fs.
+"""Helpers shared by the benchmark programs beside this file (python.py,
+fs.py, peek.py), which scripts/bench runs.
 
 Benchmarks report; they never assert.  A target that is missed is printed
 as "missed", and the scripts still exit 0 (non-zero only when a benchmark
@@ -16,6 +17,14 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Set in the environment of the re-executed script once it runs in its own
 # IPC namespace, so that it does not unshare again.
 NS_ENV = "IPCFS_BENCH_PRIVATE_IPC"
+
+
+def user_path(path):
+    """A path the user gave on the command line, made absolute against the
+    directory they were in: scripts/bench runs the parts from the project's
+    top and says where that was in $IPCFS_BENCH_CWD."""
+    return os.path.join(os.environ.get("IPCFS_BENCH_CWD", os.getcwd()),
+                        path)
 
 
 def build_dir():
@@ -153,10 +162,10 @@ def table(headers, rows, out=sys.stdout):
 
 
 # ---------------------------------------------------------------- raw IPC
-# Bare system calls through ctypes, so that scripts/bench-fs can make and
-# remove objects without depending on the module it does not measure: the
-# project's one raw-IPC wrapper, tests/helpers/ipc_raw.py, which imports
-# nothing of the test suite.
+# Bare system calls through ctypes, so that fs.py (scripts/bench fs) can
+# make and remove objects without depending on the module it does not
+# measure: the project's one raw-IPC wrapper, tests/helpers/ipc_raw.py,
+# which imports nothing of the test suite.
 
 sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
 from ipc_raw import (IPC_CREAT, IPC_EXCL, IPC_NOWAIT,  # noqa: E402,F401

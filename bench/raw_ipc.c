@@ -1,7 +1,7 @@
 /*
  * raw-ipc — the cost of each System V IPC operation the sysv_ipc module
- * offers, done with bare system calls: the baseline scripts/bench-python
- * compares the module against.
+ * offers, done with bare system calls: the baseline bench/python.py
+ * (scripts/bench python) compares the module against.
  *
  * Every benchmark runs its operation N times, N chosen so that one run takes
  * about --time seconds (0.5 by default, 0.05 with --quick), repeats the run
@@ -11,12 +11,17 @@
  *   {"name": "sem_acquire_release", "n": 2400000, "seconds": 0.498,
  *    "ops_per_sec": 4819277.1, "ns_per_op": 207.5}
  *
+ * With --serve, it reads benchmark names from stdin, one a line, and
+ * answers each with its line as it is measured, keeping its objects
+ * between them: bench/python.py alternates it with the module's runs.
+ *
  * Objects are IPC_PRIVATE and removed before exit, also on SIGINT, SIGTERM
  * and SIGHUP.  A benchmark, not a test: it reports and never judges.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,8 +66,9 @@ struct raw_msgbuf {
 };
 static struct raw_msgbuf *msg_out, *msg_in;
 
-/* Async-signal-safe: nothing but system calls. */
-static void remove_all(void)
+/* The object a create+remove benchmark holds, if any.
+ * Async-signal-safe: nothing but system calls. */
+static void remove_tmp(void)
 {
 	if (tmp_sem >= 0)
 		semctl(tmp_sem, 0, IPC_RMID);
@@ -70,13 +76,19 @@ static void remove_all(void)
 		shmctl(tmp_shm, IPC_RMID, NULL);
 	if (tmp_mq >= 0)
 		msgctl(tmp_mq, IPC_RMID, NULL);
+	tmp_sem = tmp_shm = tmp_mq = -1;
+}
+
+/* Async-signal-safe: nothing but system calls. */
+static void remove_all(void)
+{
+	remove_tmp();
 	if (sem_id >= 0)
 		semctl(sem_id, 0, IPC_RMID);
 	if (shm_id >= 0)
 		shmctl(shm_id, IPC_RMID, NULL);
 	if (mq_id >= 0)
 		msgctl(mq_id, IPC_RMID, NULL);
-	tmp_sem = tmp_shm = tmp_mq = -1;
 	sem_id = shm_id = mq_id = -1;
 }
 
@@ -87,8 +99,20 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* --serve: a benchmark that fails is answered with an error line, and the
+ * serving goes on (a module that leaks can exhaust the namespace's ids
+ * for a while). */
+static bool serving;
+static jmp_buf serve_jmp;
+static char serve_error[160];
+
 static void die(const char *what)
 {
+	if (serving) {
+		snprintf(serve_error, sizeof(serve_error), "%s: %s", what,
+			 strerror(errno));
+		longjmp(serve_jmp, 1);
+	}
 	fprintf(stderr, "raw-ipc: %s: %s\n", what, strerror(errno));
 	remove_all();
 	exit(1);
@@ -278,6 +302,18 @@ static void shm_view_read_4k(unsigned long n)
 	}
 }
 
+/* What MessageQueue.current_messages must do: one IPC_STAT. */
+static void mq_stat(unsigned long n)
+{
+	struct msqid_ds ds;
+
+	for (unsigned long i = 0; i < n; i++) {
+		if (msgctl(mq_id, IPC_STAT, &ds) < 0)
+			die("msgctl IPC_STAT");
+		CLOBBER(&ds);
+	}
+}
+
 static void mq_send_receive(unsigned long n, size_t size)
 {
 	for (unsigned long i = 0; i < n; i++) {
@@ -321,6 +357,7 @@ static const struct bench benches[] = {
 	{ "shm_write_read_1m", shm_write_read_1m,
 	  "memcpy 1 MiB in, 1 MiB out" },
 	{ "shm_view_read_4k", shm_view_read_4k, "memcpy 4 KiB out" },
+	{ "mq_stat", mq_stat, "msgctl IPC_STAT" },
 	{ "mq_send_receive_1", mq_send_receive_1, "msgsnd + msgrcv, 1 B" },
 	{ "mq_send_receive_64", mq_send_receive_64, "msgsnd + msgrcv, 64 B" },
 	{ "mq_send_receive_8k", mq_send_receive_8k,
@@ -354,23 +391,25 @@ static double time_run(const struct bench *b, unsigned long n)
 	return now() - t0;
 }
 
-/* Picks n so that a run lasts about target seconds, then keeps the fastest
- * of repeat runs. */
-static void measure(const struct bench *b, double target, int repeat)
+/* Picks n so that a run lasts about target seconds (or takes fixed, if not
+ * 0), then keeps the fastest of repeat runs. */
+static void measure(const struct bench *b, double target, int repeat,
+		    unsigned long fixed)
 {
-	unsigned long n = 1;
+	unsigned long n = fixed ? fixed : 1;
 	double t, best;
 
 	/* Grow n until a run is long enough to extrapolate from. */
-	for (;;) {
+	while (!fixed) {
 		t = time_run(b, n);
-		if (t >= target / 20 || n >= (1ul << 40))
+		if (t >= target / 20 || n >= (1ul << 40)) {
+			n = (unsigned long)((double)n * target / t);
+			if (n < 1)
+				n = 1;
 			break;
+		}
 		n *= t > 0 ? (unsigned long)(target / 20 / t) + 2 : 16;
 	}
-	n = (unsigned long)((double)n * target / t);
-	if (n < 1)
-		n = 1;
 	best = time_run(b, n);
 	for (int r = 1; r < repeat; r++) {
 		t = time_run(b, n);
@@ -383,18 +422,70 @@ static void measure(const struct bench *b, double target, int repeat)
 	fflush(stdout);
 }
 
+/* Measures b; if it fails, says so and goes on. */
+static void serve_one(const struct bench *b, double target, int repeat,
+		      unsigned long fixed)
+{
+	if (setjmp(serve_jmp) == 0) {
+		serving = true;
+		measure(b, target, repeat, fixed);
+	} else {
+		remove_tmp();
+		printf("{\"name\": \"%s\", \"error\": \"%s\"}\n", b->name,
+		       serve_error);
+		fflush(stdout);
+	}
+	serving = false;
+}
+
+/* --serve: one benchmark a line of stdin ("NAME", or "NAME N" for a run of
+ * exactly N operations), answered as it comes.  An unknown name is
+ * answered with an error line, and the serving goes on. */
+static void serve_stdin(double target, int repeat)
+{
+	char line[128];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		unsigned long fixed = 0;
+		size_t k, end;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		end = strcspn(line, " \t");
+		if (line[end]) {
+			fixed = strtoul(line + end + 1, NULL, 10);
+			line[end] = '\0';
+		}
+		if (!line[0])
+			continue;
+		for (k = 0; k < N_BENCHES; k++)
+			if (!strcmp(line, benches[k].name))
+				break;
+		if (k < N_BENCHES) {
+			serve_one(&benches[k], target, repeat, fixed);
+		} else {
+			/* Names are ours to print only when they are known:
+			 * the line is not echoed into the JSON. */
+			printf("{\"error\": \"unknown benchmark\"}\n");
+			fflush(stdout);
+		}
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raw-ipc [--quick] [--time SECONDS] [--repeat N] [--clock cpu|wall]\n"
-		"               [--list] [NAME...]\n"
+		"               [--list] [--serve] [NAME...]\n"
 		"Times bare System V IPC system calls per operation and prints one\n"
 		"JSON line per benchmark.  NAMEs select benchmarks (default: all).\n"
 		"  --quick        about 0.05 s per run instead of 0.5 s, 1 repeat\n"
 		"  --time S       seconds per run (default 0.5)\n"
 		"  --repeat N     runs per benchmark, fastest kept (default 3)\n"
 		"  --clock C      cpu: the process's CPU time (default), or wall\n"
-		"  --list         print the benchmarks and what each does\n");
+		"  --list         print the benchmarks and what each does\n"
+		"  --serve        read names from stdin, one a line, and measure each\n"
+		"                 as it comes (until end of file); \"NAME N\" runs it\n"
+		"                 exactly N times\n");
 }
 
 int main(int argc, char **argv)
@@ -402,7 +493,7 @@ int main(int argc, char **argv)
 	double target = 0.5;
 	int repeat = 3;
 	bool selected[N_BENCHES] = { false };
-	bool any = false;
+	bool any = false, serve = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -438,6 +529,8 @@ int main(int argc, char **argv)
 				printf("%-24s %s\n", benches[k].name,
 				       benches[k].what);
 			return 0;
+		} else if (!strcmp(a, "--serve")) {
+			serve = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -460,9 +553,13 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	setup();
-	for (size_t k = 0; k < N_BENCHES; k++)
-		if (!any || selected[k])
-			measure(&benches[k], target, repeat);
+	if (serve) {
+		serve_stdin(target, repeat);
+	} else {
+		for (size_t k = 0; k < N_BENCHES; k++)
+			if (!any || selected[k])
+				measure(&benches[k], target, repeat, 0);
+	}
 	teardown();
 	return 0;
 }

@@ -59,22 +59,6 @@ static int sem_ctl_value(int id, int num, int cmd, int *value)
 	return 0;
 }
 
-int ipcore_sem_get_value(int id, int num, int *value)
-{
-	return sem_ctl_value(id, num, GETVAL, value);
-}
-
-int ipcore_sem_set_value(int id, int num, int value)
-{
-	union semun arg = { .val = value };
-
-	/* The kernel checks this too, but saying so without a call keeps the
-	 * documented promise independent of the kernel's order of checks. */
-	if (value < 0 || value > IPCORE_SEM_VALUE_MAX)
-		return -ERANGE;
-	return semctl(id, num, SETVAL, arg) < 0 ? -errno : 0;
-}
-
 int ipcore_sem_get_pid(int id, int num, pid_t *pid)
 {
 	int v = 0;

@@ -78,6 +78,34 @@ sysv_parse(const char *fname, const char *const *params, int nrequired,
 }
 
 int
+sysv_parse_key_flags(PyObject *args, PyObject *kwds, PyObject **key,
+                     int *flags)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *f;
+    long v;
+    int overflow;
+
+    if ((kwds && PyDict_GET_SIZE(kwds)) || n < 1 || n > 2) {
+        return 0;
+    }
+    if (n == 2) {
+        f = PyTuple_GET_ITEM(args, 1);
+        if (!PyLong_CheckExact(f)) {
+            return 0;
+        }
+        /* An exact int raises nothing here: too big is overflow. */
+        v = PyLong_AsLongAndOverflow(f, &overflow);
+        if (overflow || v < INT_MIN || v > INT_MAX) {
+            return 0;
+        }
+        *flags = (int)v;
+    }
+    *key = PyTuple_GET_ITEM(args, 0);
+    return 1;
+}
+
+int
 sysv_parse_key(PyObject *obj, int flags, key_t *key,
                enum ipcore_key_choice *choice)
 {

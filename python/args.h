@@ -22,6 +22,18 @@ int sysv_parse(const char *fname, const char *const *params, int nrequired,
                PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                PyObject **out);
 
+/*
+ * The constructors' usual call, Kind(key) or Kind(key, flags) with flags an
+ * exact int, converted as PyArg_ParseTupleAndKeywords() converts "O|i" but
+ * without its generic machinery, which costs a create+remove more than
+ * everything else the module does for it (callgrind: ~300 instructions of
+ * ~1,400).  Returns 1 when done (*key borrowed, *flags set), 0 for any
+ * other call, with nothing set and no exception: the caller then parses
+ * it the general way, which gives every error its usual text.
+ */
+int sysv_parse_key_flags(PyObject *args, PyObject *kwds, PyObject **key,
+                         int *flags);
+
 /* Checks the IPC_CREAT/IPC_EXCL combination of a constructor's flags and
  * converts its key argument: None asks for a random key (only valid with
  * IPC_EXCL in flags), else an int in [KEY_MIN, KEY_MAX].  Returns 0 or -1

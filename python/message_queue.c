@@ -22,11 +22,11 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
     size_t max_size = 2048, capacity;
     enum ipcore_key_choice choice;
     struct ipcore_object obj;
-    struct ipcore_msgbuf *buf;
     key_t key;
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue", kwlist,
+    if (!sysv_parse_key_flags(args, kwds, &key_obj, &flags) &&
+        !PyArg_ParseTupleAndKeywords(args, kwds, "O|iiO:MessageQueue", kwlist,
                                      &key_obj, &flags, &mode, &max_obj)) {
         return -1;
     }
@@ -63,20 +63,16 @@ mq_init(PyObject *self, PyObject *args, PyObject *kwds)
 
     /* The kernel never holds a message longer than MSGMAX <= INT_MAX. */
     capacity = max_size < (size_t)INT_MAX ? max_size : (size_t)INT_MAX;
-    buf = PyMem_RawMalloc(ipcore_msgbuf_size(capacity));
-    if (!buf) {
-        PyErr_NoMemory();
-        return -1;
-    }
 
     rc = ipcore_mq_get(key, choice, flags, (unsigned int)mode, &obj);
     if (rc < 0) {
-        PyMem_RawFree(buf);
         sysv_error(self, IPCORE_MQ, IPCORE_OP_GET, rc);
         return -1;
     }
+    /* The buffer is made by the first send or receive (message_queue.h);
+     * one of an earlier __init__() may have another capacity. */
     PyMem_RawFree(MQ(self)->buf);
-    MQ(self)->buf = buf;
+    MQ(self)->buf = NULL;
     MQ(self)->capacity = capacity;
     MQ(self)->max_message_size = max_size;
     MQ(self)->key = obj.key;
@@ -100,6 +96,19 @@ mq_repr(PyObject *self)
 }
 
 /* -------------------------------------------------------------- methods */
+
+Py_NO_INLINE struct ipcore_msgbuf *
+mq_new_buffer(PyObject *self, size_t bytes, bool own)
+{
+    struct ipcore_msgbuf *b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
+
+    if (!b) {
+        PyErr_NoMemory();
+    } else if (own) {
+        MQ(self)->buf = b;
+    }
+    return b;
+}
 
 PyObject *
 mq_not_ready(PyObject *self)
@@ -126,6 +135,20 @@ enum mq_field {
     MQ_F_LSPID,
     MQ_F_LRPID,
 };
+
+/* current_messages: mq_get_stat() of MQ_F_QNUM alone, since every read of
+ * it comes here. */
+static PyObject *
+mq_get_count(PyObject *self, void *closure)
+{
+    unsigned long qnum = 0;
+    int rc = ipcore_mq_count(MQ(self)->id, &qnum);
+
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_MQ, IPCORE_OP_STAT, rc);
+    }
+    return PyLong_FromUnsignedLong(qnum);
+}
 
 static PyObject *
 mq_get_stat(PyObject *self, void *closure)
@@ -209,7 +232,7 @@ static PyMethodDef mq_methods[] = {
 
 static PyGetSetDef mq_getset[] = {
     { "key", sysv_get_key, NULL, "The queue's key (read-only).", NULL },
-    { "current_messages", mq_get_stat, NULL,
+    { "current_messages", mq_get_count, NULL,
       "How many messages the queue holds (read-only).",
       SYSV_CLOSURE(MQ_F_QNUM) },
     { "max_size", mq_get_stat, mq_set_max_size,

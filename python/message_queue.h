@@ -3,11 +3,14 @@
  * (mq_send.c), receive() (mq_receive.c), and what those lean on of
  * CPython's internals (mq_buffer.h).
  *
- * Each handle allocates one buffer of max_message_size bytes when it is
- * made and sends and receives messages through it (fix #8): no allocation
- * per call but the result.  While a thread waits in msgsnd()/msgrcv()
- * without the GIL, the buffer is marked busy, and a call from another
- * thread on the same handle uses a buffer of its own for that one call.
+ * Each handle allocates one buffer of max_message_size bytes the first time
+ * it sends or receives, and sends and receives messages through it from
+ * then on (fix #8): no allocation per call but the result.  Not when it is
+ * made: the malloc() and free() of a 2 KiB buffer cost a create+remove a
+ * fifth of what the module spends on it (docs/performance.md).  While a
+ * thread waits in msgsnd()/msgrcv() without the GIL, the buffer is marked
+ * busy, and a call from another thread on the same handle uses a buffer of
+ * its own for that one call.
  *
  * Beyond that, receive() refills the (bytes, type) tuple it returned last
  * time, and its bytes object, when the caller has dropped them, and long
@@ -44,27 +47,27 @@ PyObject *mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                      PyObject *kwnames);
 
 /* The error of a send() or receive() on a handle whose __init__() has not
- * run (buf NULL): NULL. */
+ * run (id < 0): NULL. */
 PyObject *mq_not_ready(PyObject *self);
 
+/* mq_call_buffer()'s allocations, out of its way: a buffer of bytes bytes
+ * of text, which becomes the handle's own if own. */
+struct ipcore_msgbuf *mq_new_buffer(PyObject *self, size_t bytes, bool own);
+
 /*
- * The buffer for one call: the handle's own, or, while another thread
- * waits with that, a new one of bytes bytes of text (*temp set).
+ * The buffer for one call: the handle's own (made by the first call, not
+ * by __init__(): a create+remove that never sends spends nothing on it,
+ * docs/performance.md), or, while another thread waits with that, a new
+ * one of bytes bytes of text (*temp set).
  */
 static inline struct ipcore_msgbuf *
 mq_call_buffer(PyObject *self, size_t bytes, bool *temp)
 {
-    struct ipcore_msgbuf *b;
-
     *temp = MQ(self)->busy;
-    if (!*temp) {
+    if (!*temp && MQ(self)->buf) {
         return MQ(self)->buf;
     }
-    b = PyMem_RawMalloc(ipcore_msgbuf_size(bytes));
-    if (!b) {
-        PyErr_NoMemory();
-    }
-    return b;
+    return mq_new_buffer(self, *temp ? bytes : MQ(self)->capacity, !*temp);
 }
 
 #endif /* SYSV_MESSAGE_QUEUE_H */

@@ -140,7 +140,7 @@ mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             }
         }
     }
-    if (!MQ(self)->buf) {
+    if (MQ(self)->id < 0) {
         return mq_not_ready(self);
     }
 #if MQ_BYTES_AS_MSGBUF

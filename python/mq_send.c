@@ -152,7 +152,7 @@ send_any(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             return NULL;
         }
     }
-    if (!MQ(self)->buf) {
+    if (MQ(self)->id < 0) {
         return mq_not_ready(self);
     }
     if (sysv_data_get(argv[0], &data) < 0) {

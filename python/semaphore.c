@@ -28,7 +28,8 @@ sem_init(PyObject *self, PyObject *args, PyObject *kwds)
     key_t key;
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|iii:Semaphore", kwlist,
+    if (!sysv_parse_key_flags(args, kwds, &key_obj, &flags) &&
+        !PyArg_ParseTupleAndKeywords(args, kwds, "O|iii:Semaphore", kwlist,
                                      &key_obj, &flags, &mode,
                                      &initial_value)) {
         return -1;
@@ -159,7 +160,21 @@ sem_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 /* ----------------------------------------------------------- attributes */
 
-/* value, last_pid, waiting_for_*: the closure is the sysv_sem_query. */
+/* value: sysv_sem_query() for SYSV_SEM_VALUE alone, without the switch
+ * on the closure, since every read of the value comes here. */
+static PyObject *
+sem_get_value(PyObject *self, void *closure)
+{
+    int v = 0;
+    int rc = ipcore_sem_get_value(SEM(self)->id, 0, &v);
+
+    if (rc < 0) {
+        return sysv_error(self, IPCORE_SEM, IPCORE_OP_STAT, rc);
+    }
+    return PyLong_FromLong(v);
+}
+
+/* last_pid, waiting_for_*: the closure is the sysv_sem_query. */
 static PyObject *
 sem_get_query(PyObject *self, void *closure)
 {
@@ -170,7 +185,7 @@ static int
 sem_set_value(PyObject *self, PyObject *value, void *closure)
 {
     long v;
-    int overflow, rc;
+    int rc;
 
     if (value == NULL) {
         return sysv_no_delete(self, "value");
@@ -180,11 +195,17 @@ sem_set_value(PyObject *self, PyObject *value, void *closure)
                         "Attribute 'value' must be an integer");
         return -1;
     }
-    v = PyLong_AsLongAndOverflow(value, &overflow);
+    /* Not PyLong_AsLongAndOverflow(): its out parameter costs every write
+     * a few instructions; an overflow is the ValueError below all the
+     * same. */
+    v = PyLong_AsLong(value);
     if (v == -1 && PyErr_Occurred()) {
-        return -1;
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return -1;
+        }
+        PyErr_Clear();
     }
-    if (overflow || v < 0 || v > IPCORE_SEM_VALUE_MAX) {
+    if (v < 0 || v > IPCORE_SEM_VALUE_MAX) {
         PyErr_SetString(PyExc_ValueError,
                         "Attribute 'value' must be between 0 and 32767 "
                         "(SEMAPHORE_VALUE_MAX)");
@@ -238,7 +259,7 @@ static PyMethodDef sem_methods[] = {
 static PyGetSetDef sem_getset[] = {
     { "key", sysv_get_key, NULL,
       "The key the semaphore was opened with (read-only).", NULL },
-    { "value", sem_get_query, sem_set_value,
+    { "value", sem_get_value, sem_set_value,
       "The semaphore's value, 0 to SEMAPHORE_VALUE_MAX (GETVAL/SETVAL).",
       SYSV_CLOSURE(SYSV_SEM_VALUE) },
     { "undo", sysv_sem_get_flag, sysv_sem_set_flag,

@@ -1,7 +1,7 @@
 """ipcfs: listings of many objects are complete and correct.
 
 How fast they are (ls -l of 10,000 and 20,000 semaphores, and whether that
-is linear) is measured by scripts/bench-fs, beside tmpfs: timings are never
+is linear) is measured by scripts/bench fs, beside tmpfs: timings are never
 asserted in tests."""
 
 import subprocess

@@ -283,7 +283,7 @@ def shm_write(shmid, data, offset=0):
 
 
 # ---------------------------------------------------------------- benchmarks
-# Objects made and used with bare system calls, so that scripts/bench-fs
+# Objects made and used with bare system calls, so that scripts/bench fs
 # can make and remove objects without depending on the module it does not
 # measure.
 

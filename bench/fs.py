@@ -1,5 +1,5 @@
-#!/usr/bin/python3
-"""bench-fs — the ipcfs filesystem against a tmpfs, and its daemon's memory.
+"""scripts/bench fs — the ipcfs filesystem against a tmpfs, and its
+daemon's memory.
 
 In one run, with $IPCFS_BUILD/fs/ipcfs (default build/fs/ipcfs):
   - dd bs=1M read and write of a 256 MiB segment through shm/<key>/data,
@@ -19,9 +19,10 @@ Prints a table with the targets.  Reports, never asserts.
 Runs in private IPC and mount namespaces (re-executes itself under
 `unshare --ipc --mount` when root).  Whatever happens, Ctrl-C or error, the
 readers are killed and reaped, the mounts unmounted, the daemon reaped and
-the objects removed.
+the objects removed.  The mounts are bench/fs_mount.py's, the measures
+and the table bench/fs_measure.py's.
 
-usage: scripts/bench-fs [--quick] [--ops N] [--readers N] [--sems N]
+usage: scripts/bench fs [--quick] [--ops N] [--readers N] [--sems N]
                         [--fallback-opt OPT] [--json FILE] [PART...]
 PARTs: dd attr ls msg blocked ops fallback (default: all)
 """
@@ -30,19 +31,18 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "bench"))
-import benchlib  # noqa: E402
-from benchlib import RawIpc, MsgBuf  # noqa: E402
+import benchlib  # beside this file: its directory is sys.path[0]
+from benchlib import MsgBuf
+from fs_measure import Report, dd_read, dd_write, open_read_close_us, \
+    stat_us, time_ls
+from fs_mount import Run
 
 MIB = 1 << 20
 SEG_MIB = 256
@@ -61,241 +61,6 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------- mounts
-
-
-def fstype_at(path):
-    """The filesystem type mounted at path, or None."""
-    path = os.path.realpath(path)
-    found = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[4] == path:
-                found = fields[sep + 1]  # the last mount there wins
-    return found
-
-
-class Daemon:
-    """build/fs/ipcfs -f MOUNTPOINT in the background."""
-
-    def __init__(self, binary, mountpoint, opts):
-        self.mountpoint = mountpoint
-        self.opts = list(opts)
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(
-            [binary, "-f", *self.opts, mountpoint],
-            stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            t = fstype_at(mountpoint)
-            if t and t.startswith("fuse"):
-                break
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"ipcfs {' '.join(self.opts)} exited with "
-                    f"{self.proc.returncode} before mounting:\n{self.output()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("ipcfs did not mount within 10 s:\n"
-                                   + self.output())
-            time.sleep(0.01)
-        # The connection's number in /sys/fs/fuse/connections.
-        self.conn = os.minor(os.stat(mountpoint).st_dev)
-
-    def waiting(self):
-        """Requests the kernel has sent and the daemon not yet answered
-        (fusectl), or None where fusectl is not mounted."""
-        try:
-            with open(f"{FUSECTL}/{self.conn}/waiting") as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def rss_kib(self):
-        return benchlib.vmrss_kib(self.pid)
-
-    def threads(self):
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("Threads:"):
-                        return int(line.split()[1])
-        except OSError:
-            return None
-        return None
-
-    def cpu_seconds(self):
-        """utime + stime of the daemon, all its threads."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def io_bytes(self):
-        """Bytes the daemon has read and written with system calls (its
-        /dev/fuse traffic included): rchar + wchar of /proc/<pid>/io."""
-        total = 0
-        with open(f"/proc/{self.pid}/io") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key in ("rchar", "wchar"):
-                    total += int(value)
-        return total
-
-    def stop(self):
-        """Unmounts and reaps, whatever state things are in.  Returns the
-        daemon's exit status (None if it had to be killed)."""
-        code = None
-        if fstype_at(self.mountpoint):
-            r = subprocess.run(["fusermount3", "-u", self.mountpoint],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            if r.returncode != 0:
-                subprocess.run(["fusermount3", "-u", "-z", self.mountpoint],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        try:
-            code = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        return code
-
-
-FUSECTL = "/sys/fs/fuse/connections"
-
-
-class Run:
-    """Everything a run starts, so that cleanup() can undo it all."""
-
-    def __init__(self):
-        self.ipc = RawIpc()
-        self.daemons = []
-        self.children = []
-        self.tmp = tempfile.mkdtemp(prefix="ipcfs-bench-")
-        self.mnt = os.path.join(self.tmp, "mnt")
-        self.tmpfs = os.path.join(self.tmp, "tmpfs")
-        os.mkdir(self.mnt)
-        os.mkdir(self.tmpfs)
-        self.own_tmpfs = False
-        self.own_fusectl = False
-        if (os.environ.get(benchlib.NS_ENV) == "1"
-                and os.path.isdir(FUSECTL) and not fstype_at(FUSECTL)):
-            r = subprocess.run(["mount", "-t", "fusectl", "fusectl",
-                                FUSECTL], stderr=subprocess.DEVNULL)
-            self.own_fusectl = r.returncode == 0
-
-    def mount_tmpfs(self):
-        """A tmpfs of our own when we may mount (private mount namespace),
-        else a directory under /dev/shm."""
-        if os.environ.get(benchlib.NS_ENV) == "1":
-            r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                                f"size={SEG_MIB + 64}m", "bench-tmpfs",
-                                self.tmpfs], stderr=subprocess.DEVNULL)
-            if r.returncode == 0:
-                self.own_tmpfs = True
-                return self.tmpfs
-        if fstype_at("/dev/shm") == "tmpfs":
-            self.tmpfs = tempfile.mkdtemp(prefix="ipcfs-bench-",
-                                          dir="/dev/shm")
-            return self.tmpfs
-        raise RuntimeError("no tmpfs to compare with")
-
-    def mount(self, binary, opts):
-        d = Daemon(binary, self.mnt, opts)
-        self.daemons.append(d)
-        return d
-
-    def unmount(self, d):
-        self.daemons.remove(d)
-        return d.stop()
-
-    def cleanup(self):
-        for p in self.children:
-            if p.poll() is None:
-                p.kill()
-        for p in self.children:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.children.clear()
-        for d in list(self.daemons):
-            self.unmount(d)
-        self.ipc.remove_all()
-        if self.own_tmpfs:
-            subprocess.run(["umount", self.tmpfs], stderr=subprocess.DEVNULL)
-        if self.own_fusectl:
-            subprocess.run(["umount", FUSECTL], stderr=subprocess.DEVNULL)
-        if not fstype_at(self.mnt):
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            if not self.own_tmpfs:
-                shutil.rmtree(self.tmpfs, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- measures
-
-
-DD_RE = re.compile(r"^(\d+) bytes.* copied, ([0-9.e+-]+) s", re.M)
-
-
-def dd(args):
-    """Runs dd with args; returns MB/s (10^6 bytes per second)."""
-    r = subprocess.run(["dd", *args], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"dd {' '.join(args)}: {r.stderr.strip()}")
-    m = DD_RE.search(r.stderr)
-    if not m:
-        raise RuntimeError(f"cannot parse dd output: {r.stderr!r}")
-    return int(m.group(1)) / float(m.group(2)) / 1e6
-
-
-def dd_read(path):
-    return dd([f"if={path}", "of=/dev/null", "bs=1M"])
-
-
-def dd_write(path):
-    return dd(["if=/dev/zero", f"of={path}", "bs=1M", f"count={SEG_MIB}",
-               "conv=notrunc"])
-
-
-def open_read_close_us(path, target, repeat):
-    def run(n):
-        op, rd, cl, flags = os.open, os.read, os.close, os.O_RDONLY
-        for _ in range(n):
-            fd = op(path, flags)
-            rd(fd, 4096)
-            cl(fd)
-    n, t = benchlib.measure(run, target, repeat)
-    return t * 1e6 / n
-
-
-def stat_us(path, target, repeat):
-    def run(n):
-        st = os.stat
-        for _ in range(n):
-            st(path)
-    n, t = benchlib.measure(run, target, repeat)
-    return t * 1e6 / n
-
-
-def time_ls(path, flag):
-    """Seconds of `ls flag path` (output discarded)."""
-    t0 = time.perf_counter()
-    subprocess.run(["ls", flag, path], stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t0
 
 
 def bench_ls(report, run, args):
@@ -339,37 +104,6 @@ def bench_ls(report, run, args):
 def make_sems(ipc, start, count):
     """count semaphores with keys from KEY_SEMS + start; returns their ids."""
     return [ipc.sem(KEY_SEMS + i) for i in range(start, start + count)]
-
-
-# ---------------------------------------------------------------- report
-
-
-class Report:
-    """The table's rows (and their results for --json), errors, notes."""
-
-    def __init__(self):
-        self.rows = []
-        self.results = []
-        self.errors = []
-        self.notes = []
-
-    def add(self, what, fs, ref, ratio, target="", ok=None, **extra):
-        self.rows.append([what, fs, ref, ratio, target, benchlib.status(ok)])
-        self.results.append({"what": what, "fs": fs, "reference": ref,
-                             "ratio": ratio, "target": target, "met": ok,
-                             **extra})
-
-    def error(self, what, e, target=""):
-        text = f"{type(e).__name__}: {e}"
-        self.errors.append(f"{what}: {text}")
-        self.add(what, "error", "", "", target, False if target else None,
-                 error=text)
-
-    def print(self):
-        benchlib.table(["measure", "ipcfs", "reference", "ratio", "target",
-                        "status"], self.rows)
-        for e in self.errors:
-            print(f"error: {e}")
 
 
 # A section that takes longer than this has hung the mount: the daemon is
@@ -445,8 +179,8 @@ def bench_dd(report, run, daemon, label, ref, dd_runs, targets):
     wcost = {"wall": 0, "cpu": 0, "io": 0}
     rcost = dict(wcost)
     for _ in range(dd_runs):
-        tw.append(dd_write(ref["file"]))
-        v, c = timed_on(daemon, lambda: dd_write(data))
+        tw.append(dd_write(ref["file"], SEG_MIB))
+        v, c = timed_on(daemon, lambda: dd_write(data, SEG_MIB))
         w.append(v)
         wcost = {k: wcost[k] + c[k] for k in c}
         tr.append(dd_read(ref["file"]))
@@ -756,7 +490,8 @@ def import_module(build):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Benchmark the ipcfs mount.")
+    ap = argparse.ArgumentParser(prog="scripts/bench fs",
+                                 description="Benchmark the ipcfs mount.")
     ap.add_argument("--quick", action="store_true",
                     help="short runs; 100 readers, 20,000 ops")
     ap.add_argument("--ops", type=int, default=None,
@@ -797,7 +532,7 @@ def main():
     build = benchlib.build_dir()
     binary = os.path.join(build, "fs", "ipcfs")
     if not os.access(binary, os.X_OK):
-        print(f"bench-fs: {binary} not found: build first "
+        print(f"bench fs: {binary} not found: build first "
               f"(meson setup {build} && ninja -C {build})", file=sys.stderr)
         return 1
     fallback = args.fallback_opt or find_fallback_opt(binary)
@@ -810,7 +545,7 @@ def main():
     run = Run()
     results = {"namespace": where_ns}
     try:
-        tmpfs = run.mount_tmpfs()
+        tmpfs = run.mount_tmpfs(SEG_MIB + 64)
         tmpfile = os.path.join(tmpfs, "seg")
         small = os.path.join(tmpfs, "mode")
         with open(small, "w") as f:
@@ -856,7 +591,7 @@ def main():
     results["rows"] = report.results
     results["notes"] = report.notes
     if args.json:
-        with open(args.json, "w") as f:
+        with open(benchlib.user_path(args.json), "w") as f:
             json.dump(results, f, indent=1)
     return 1 if report.errors else 0
 
@@ -865,6 +600,6 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("bench-fs: interrupted; everything was cleaned up",
+        print("bench fs: interrupted; everything was cleaned up",
               file=sys.stderr)
         sys.exit(130)
