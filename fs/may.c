@@ -27,20 +27,29 @@ int may_control(fuse_req_t req, const struct obj *o)
 	return ok ? 0 : -EPERM;
 }
 
+/* One caller for every check of the call: /proc/<tid>/status is read at
+ * most once (access.h). */
 int may_attr(fuse_req_t req, const struct node_ref *n, bool reading,
 	     bool writing)
 {
 	const struct file_def *f = n->file;
+	const struct ipcore_perm *perm = obj_perm(&n->o);
+	struct caller c;
 	int rc = 0;
 
 	if (writing && !f->set)
 		return -EACCES;
-	if (reading && (f->access & ACC_READ))
-		rc = may_ipc(req, n, MAY_READ);
-	if (!rc && writing && (f->access & ACC_WRITE))
-		rc = may_ipc(req, n, MAY_WRITE);
-	if (!rc && writing && (f->access & ACC_OWNER))
-		rc = may_control(req, &n->o);
+	ipcfs_caller(&c, req);
+	if (reading && (f->access & ACC_READ) &&
+	    !caller_may(&c, perm, MAY_READ))
+		rc = -EACCES;
+	else if (writing && (f->access & ACC_WRITE) &&
+		 !caller_may(&c, perm, MAY_WRITE))
+		rc = -EACCES;
+	else if (writing && (f->access & ACC_OWNER) &&
+		 !caller_may_control(&c, perm))
+		rc = -EPERM;
+	caller_done(&c);
 	return rc;
 }
 
@@ -67,14 +76,19 @@ int may_open_data(fuse_req_t req, const struct node_ref *n, int flags)
 				       MAY_READ);
 }
 
-/* A Z needs read, a P or V write (alter): either. */
+/* A Z needs read, a P or V write (alter): either, judged for one caller. */
 int may_open_op(fuse_req_t req, const struct node_ref *n, int flags)
 {
+	const struct ipcore_perm *perm = obj_perm(&n->o);
+	struct caller c;
+	bool ok;
+
 	if (reads(flags))
 		return -EACCES;
-	return may_ipc(req, n, MAY_READ) && may_ipc(req, n, MAY_WRITE) ?
-		       -EACCES :
-		       0;
+	ipcfs_caller(&c, req);
+	ok = caller_may(&c, perm, MAY_READ) || caller_may(&c, perm, MAY_WRITE);
+	caller_done(&c);
+	return ok ? 0 : -EACCES;
 }
 
 int may_open_send(fuse_req_t req, const struct node_ref *n, int flags)
