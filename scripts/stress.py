@@ -73,6 +73,22 @@ the coordinator, so a receiver killed right after its read still counts):
 Figures are printed at the end; any violation is printed with its evidence
 and the exit status is 1.  The seed is printed; --seed reproduces the same
 random choices (the interleaving is up to the scheduler).
+
+Where it is (scripts/stress_*.py beside this entry, which holds the
+command line):
+
+* stress_ledger: the page shared by the coordinator and the workers
+  (status, landing pages, counters, control flags);
+* stress_objects: the objects' keys; stress_messages: the messages'
+  format and log lines;
+* stress_worker: a worker's loop and the roles' mixes of calls, from
+  stress_caller (the plumbing every call shares), stress_fs_mq,
+  stress_fs_sem, stress_fs_shm, stress_fs_attrs (the calls through the
+  mount), stress_module_calls (through sysv_ipc) and stress_churn;
+* stress_coordinator: spawning, the killer, the watchdog, the pause and
+  the end; stress_daemon: the daemon's starts, restarts, figures and
+  final unmount;
+* stress_accounting: the checks above and the report.
 """
 
 import argparse

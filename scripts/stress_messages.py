@@ -5,6 +5,7 @@ the log lines that record one received."""
 
 import re
 
+
 def pad_for(msgid, n):
     h = sum(msgid.encode()) % 26
     return bytes(97 + (h + i) % 26 for i in range(n))
