@@ -114,9 +114,9 @@ extern struct open_slot opens[MAX_OPENS];
 extern struct known nodes[MAX_NODES];
 extern size_t nnodes;
 
-/* The requests of this input, answered or not, and the interrupts sent;
- * with the replied flags and the directories' offsets, under pending_lock
- * (the replies of waiting requests come from other threads). */
+/* The requests of this input, answered or not, and the interrupts sent,
+ * under pending_lock as are the directories' offsets in opens (a request
+ * that waits is answered from another thread). */
 extern pthread_mutex_t pending_lock;
 extern pthread_cond_t replied_cv;
 extern struct pending pend[MAX_PENDING];
