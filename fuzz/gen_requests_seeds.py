@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Writes the hand-written seeds of fuzz_requests in its input format (see
-# fuzz_requests.c: the bytes each do_* reads).  Usage:
+# fuzz_requests.c, and requests_ops.c: the bytes each do_* reads).  Usage:
 #   fuzz/gen_requests_seeds.py fuzz/corpus/requests
 # Seeds for fuzz_requests: deep paths written in its input format.
 import os, sys
