@@ -3,7 +3,6 @@
 #include "fs_errno.h"
 
 #include <errno.h>
-#include <stddef.h>
 
 static int sem_stat(int id, struct obj *o)
 {
@@ -36,6 +35,36 @@ static unsigned long long mq_size(const struct obj *o)
 	return 0;
 }
 
+static const struct ipcore_perm *sem_perm(const struct obj *o)
+{
+	return &o->u.sem.perm;
+}
+
+static const struct ipcore_perm *shm_perm(const struct obj *o)
+{
+	return &o->u.shm.perm;
+}
+
+static const struct ipcore_perm *mq_perm(const struct obj *o)
+{
+	return &o->u.mq.perm;
+}
+
+static time_t sem_ctime(const struct obj *o)
+{
+	return o->u.sem.ctime;
+}
+
+static time_t shm_ctime(const struct obj *o)
+{
+	return o->u.shm.ctime;
+}
+
+static time_t mq_ctime(const struct obj *o)
+{
+	return o->u.mq.ctime;
+}
+
 static int sem_get(key_t key, unsigned long long size, int flags,
 		   unsigned mode, struct ipcore_object *ob)
 {
@@ -62,19 +91,14 @@ struct kind_def {
 	unsigned long long (*size)(const struct obj *o);
 	int (*get)(key_t key, unsigned long long size, int flags,
 		   unsigned mode, struct ipcore_object *ob);
-	size_t perm; /* offsets in struct obj */
-	size_t ctime;
+	const struct ipcore_perm *(*perm)(const struct obj *o);
+	time_t (*ctime)(const struct obj *o);
 };
 
-#define AT(member) offsetof(struct obj, member)
-
 static const struct kind_def kinds[] = {
-	[IPCORE_SEM] = { sem_stat, sem_size, sem_get, AT(u.sem.perm),
-			 AT(u.sem.ctime) },
-	[IPCORE_SHM] = { shm_stat, shm_size, shm_get, AT(u.shm.perm),
-			 AT(u.shm.ctime) },
-	[IPCORE_MQ] = { mq_stat, mq_size, mq_get, AT(u.mq.perm),
-			AT(u.mq.ctime) },
+	[IPCORE_SEM] = { sem_stat, sem_size, sem_get, sem_perm, sem_ctime },
+	[IPCORE_SHM] = { shm_stat, shm_size, shm_get, shm_perm, shm_ctime },
+	[IPCORE_MQ] = { mq_stat, mq_size, mq_get, mq_perm, mq_ctime },
 };
 
 /* The row of kind; the last one for a value out of range, as the
@@ -97,8 +121,7 @@ int obj_stat(enum ipcore_kind kind, int id, struct obj *o)
 
 const struct ipcore_perm *obj_perm(const struct obj *o)
 {
-	return (const struct ipcore_perm *)((const char *)o +
-					    kind_def(o->kind)->perm);
+	return kind_def(o->kind)->perm(o);
 }
 
 unsigned long long obj_size(const struct obj *o)
@@ -108,7 +131,7 @@ unsigned long long obj_size(const struct obj *o)
 
 time_t obj_ctime(const struct obj *o)
 {
-	return *(const time_t *)((const char *)o + kind_def(o->kind)->ctime);
+	return kind_def(o->kind)->ctime(o);
 }
 
 uint64_t obj_generation(const struct obj *o)
