@@ -173,6 +173,8 @@ sysv_exec(PyObject *m)
     sysv_state *st = PyModule_GetState(m);
     long page = sysconf(_SC_PAGESIZE);
 
+    st->huge_page_min = shm_huge_page_min();
+
     if (add_exception(m, &st->Error, "Error",
                       "The base of the module's own exceptions.", NULL) < 0 ||
         add_exception(m, &st->InternalError, "InternalError",

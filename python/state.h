@@ -27,6 +27,10 @@ typedef struct {
     PyTypeObject *SemaphoreSetType;
     PyTypeObject *SharedMemoryType;
     PyTypeObject *MessageQueueType;
+    /* The smallest huge page size this machine offers (shm_attachment.c):
+     * an attachment at an address not aligned to it is not of huge
+     * pages. */
+    size_t huge_page_min;
 } sysv_state;
 
 extern PyModuleDef sysv_ipc_module;
@@ -41,6 +45,12 @@ extern PyType_Spec sysv_message_queue_spec;
  * module's attach() function. */
 PyObject *sysv_shm_attach_new(PyObject *module, int id, const void *address,
                               int flags);
+
+/* shm_attachment.c: the smallest huge page size the kernel offers (the
+ * names in /sys/kernel/mm/hugepages), for sysv_state.huge_page_min: 0 when
+ * it offers none, 64 KiB (the smallest there is anywhere) when it cannot
+ * be told. */
+size_t shm_huge_page_min(void);
 
 /* The state of the module that obj (the module itself, or an instance of
  * one of its types, or of a subclass) belongs to.  Never NULL for those. */
