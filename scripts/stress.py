@@ -65,9 +65,9 @@ the coordinator, so a receiver killed right after its read still counts):
 * resources: the daemon's RSS, descriptors and threads, measured while
   quiet after warm-up (after the last restart) and again at the end, must
   come back to within a slack: RSS + --rss-slack-kib (default 8192), fds
-  +0, threads at most max(baseline, 12) (libfuse keeps the up to 10
-  workers it started; with the main thread and the waiter watcher that is
-  12; every per-call waiter thread must be gone).
+  +0, threads at most max(baseline, 13) (libfuse keeps the up to 10
+  workers it started; with the main thread, the waiters' reaper and the
+  poll watcher that is 13; every per-call waiter thread must be gone).
 * the daemon exits 0 at the final unmount and prints nothing alarming.
 
 Figures are printed at the end; any violation is printed with its evidence

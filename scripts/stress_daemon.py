@@ -107,10 +107,10 @@ class DaemonControl:
     def thread_ceiling(self, base):
         """libfuse keeps the workers it started (up to max_threads, 10 by
         default) for good, so a busy run may end with more than a quiet
-        warm-up had: the main thread, the waiter watcher and max_threads
-        workers.  Waiter threads (one per waiting call) must all be
-        gone."""
-        return max(base["threads"], 2 + self.max_threads)
+        warm-up had: the main thread, the waiters' reaper, the poll
+        watcher (fs/waiter.c, fs/mq_poll.c) and max_threads workers.
+        Waiter threads (one per waiting call) must all be gone."""
+        return max(base["threads"], 3 + self.max_threads)
 
     def fd_ceiling(self, base):
         """With clone_fd each libfuse worker has a descriptor of its own."""
